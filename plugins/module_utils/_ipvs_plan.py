@@ -1,0 +1,146 @@
+# -*- coding: utf-8 -*-
+# Copyright: lvs.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Planning: the changes that turn a live IPVS table into the wanted one, and the table they leave.
+
+Private to the lvs.cluster collection; not a public API.
+A plan is a list of Change objects; every backend applies the same list, check mode stops
+before applying it, and diff mode renders the table before and after it.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Optional
+
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import RealServer, VirtualService, rules
+
+ADD_SERVICE = 'add-service'
+EDIT_SERVICE = 'edit-service'
+DELETE_SERVICE = 'delete-service'
+ADD_REALSERVER = 'add-realserver'
+EDIT_REALSERVER = 'edit-realserver'
+DELETE_REALSERVER = 'delete-realserver'
+
+_SWITCHES = {
+    ADD_SERVICE: '-A', EDIT_SERVICE: '-E', DELETE_SERVICE: '-D',
+    ADD_REALSERVER: '-a', EDIT_REALSERVER: '-e', DELETE_REALSERVER: '-d',
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One write to the IPVS table, as ipvsadm would be told it."""
+
+    action: str
+    service: VirtualService
+    realserver: Optional[RealServer] = None
+
+    def rule(self):
+        """Return the ipvsadm command line (without ``ipvsadm``) for this change."""
+        switch = _SWITCHES[self.action]
+        if self.action == DELETE_SERVICE:
+            return '%s %s' % (switch, self.service.key.switches())
+        if self.realserver is None:
+            return '%s %s' % (switch, self.service.switches())
+        if self.action == DELETE_REALSERVER:
+            return '%s %s %s' % (switch, self.service.key.switches(), self.realserver.target())
+        return '%s %s %s' % (switch, self.service.key.switches(), self.realserver.switches())
+
+
+def plan_realservers(live, wanted, purge):
+    """Return the changes that make live's real servers match wanted's (a VirtualService each)."""
+    changes = []
+    for key, realserver in sorted(wanted.realservers.items()):
+        current = live.realservers.get(key)
+        if current is None:
+            changes.append(Change(ADD_REALSERVER, wanted, realserver))
+        elif current.settings() != realserver.settings():
+            changes.append(Change(EDIT_REALSERVER, wanted, realserver))
+    if purge:
+        changes.extend(Change(DELETE_REALSERVER, live, realserver)
+                       for key, realserver in sorted(live.realservers.items()) if key not in wanted.realservers)
+    return changes
+
+
+def plan_service(live, wanted, manage_realservers=True, purge_realservers=False, absent_realservers=()):
+    """Return the changes for one service.
+
+    live and wanted are VirtualService objects or None (None as wanted means the service must go).
+    Settings are edited in place, so real servers and connections survive a scheduler change.
+    absent_realservers are (address, port) keys to delete even without purge_realservers.
+    """
+    if wanted is None:
+        return [Change(DELETE_SERVICE, live)] if live is not None else []
+    if live is None:
+        changes = [Change(ADD_SERVICE, wanted)]
+        live = wanted.without_realservers()
+    elif live.settings() != wanted.settings():
+        changes = [Change(EDIT_SERVICE, wanted)]
+    else:
+        changes = []
+    if manage_realservers:
+        changes += plan_realservers(live, wanted, purge_realservers)
+    changes += [Change(DELETE_REALSERVER, live, live.realservers[key])
+                for key in sorted(absent_realservers) if key in live.realservers]
+    return changes
+
+
+def plan_table(live_table, wanted_services, purge=False, absent_realservers=None):
+    """Return the changes that turn live_table (dict key -> VirtualService) into wanted_services.
+
+    With purge, services and real servers that are not declared are deleted.
+    absent_realservers maps a service key to real server keys that must be deleted.
+    """
+    absent_realservers = absent_realservers or {}
+    changes = []
+    wanted_keys = set()
+    for wanted in sorted(wanted_services, key=lambda service: service.key):
+        wanted_keys.add(wanted.key)
+        changes += plan_service(live_table.get(wanted.key), wanted, purge_realservers=purge,
+                                absent_realservers=absent_realservers.get(wanted.key, ()))
+    if purge:
+        deletions = [Change(DELETE_SERVICE, service) for key, service in sorted(live_table.items())
+                     if key not in wanted_keys]
+        changes = deletions + changes
+    return changes
+
+
+def apply_to_table(table, changes):
+    """Return a copy of table (dict key -> VirtualService) with changes applied, as the kernel would."""
+    result = copy.deepcopy(table)
+    for change in changes:
+        key = change.service.key
+        if change.action == DELETE_SERVICE:
+            del result[key]
+        elif change.action == ADD_SERVICE:
+            result[key] = change.service.without_realservers()
+        elif change.action == EDIT_SERVICE:
+            result[key] = VirtualService(**dict(change.service.without_realservers().__dict__,
+                                                realservers=result[key].realservers, stats=result[key].stats))
+        elif change.action == DELETE_REALSERVER:
+            del result[key].realservers[change.realserver.key]
+        else:
+            current = result[key].realservers.get(change.realserver.key)
+            updated = copy.deepcopy(change.realserver)
+            if current is not None:
+                updated.active_connections = current.active_connections
+                updated.inactive_connections = current.inactive_connections
+                updated.persistent_connections = current.persistent_connections
+                updated.stats = current.stats
+            else:
+                updated.active_connections = updated.inactive_connections = updated.persistent_connections = 0
+                updated.stats = {}
+            result[key].realservers[change.realserver.key] = updated
+    return result
+
+
+def table_diff(before, after, keys=None):
+    """Return Ansible's diff dict: the services named by keys (all when None) in ipvsadm-save form."""
+    def render(table):
+        chosen = [service for key, service in table.items() if keys is None or key in keys]
+        text = '\n'.join(rules(chosen))
+        return text + '\n' if text else ''
+    return {'before': render(before), 'after': render(after),
+            'before_header': 'ipvsadm-save (live)', 'after_header': 'ipvsadm-save (planned)'}
