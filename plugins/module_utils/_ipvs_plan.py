@@ -87,23 +87,19 @@ def plan_service(live, wanted, manage_realservers=True, purge_realservers=False,
     return changes
 
 
-def plan_table(live_table, wanted_services, purge=False, absent_realservers=None):
+def plan_table(live_table, wanted_services, purge=False, absent_services=(), absent_realservers=None):
     """Return the changes that turn live_table (dict key -> VirtualService) into wanted_services.
 
-    With purge, services and real servers that are not declared are deleted.
-    absent_realservers maps a service key to real server keys that must be deleted.
+    absent_services are keys of services to delete; absent_realservers maps a service key to the
+    keys of real servers to delete. With purge, whatever is not declared is deleted too.
     """
     absent_realservers = absent_realservers or {}
-    changes = []
-    wanted_keys = set()
+    wanted_keys = set(service.key for service in wanted_services)
+    changes = [Change(DELETE_SERVICE, service) for key, service in sorted(live_table.items())
+               if key in absent_services or (purge and key not in wanted_keys)]
     for wanted in sorted(wanted_services, key=lambda service: service.key):
-        wanted_keys.add(wanted.key)
         changes += plan_service(live_table.get(wanted.key), wanted, purge_realservers=purge,
                                 absent_realservers=absent_realservers.get(wanted.key, ()))
-    if purge:
-        deletions = [Change(DELETE_SERVICE, service) for key, service in sorted(live_table.items())
-                     if key not in wanted_keys]
-        changes = deletions + changes
     return changes
 
 

@@ -1,0 +1,121 @@
+# -*- coding: utf-8 -*-
+# Copyright: lvs.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one IPVS client every lvs.cluster module goes through: pick a backend, read, plan, apply.
+
+Private to the lvs.cluster collection; not a public API.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import traceback
+from contextlib import contextmanager
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import (
+    IPVSError, IPVSUnavailable, ParameterError,
+)
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_ipvsadm import IpvsadmBackend
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import SCHEDULERS
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_netlink import HAS_PYROUTE2, NetlinkBackend
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import (
+    ADD_SERVICE, EDIT_SERVICE, apply_to_table, table_diff,
+)
+
+SYS_MODULE_DIR = '/sys/module'
+KERNEL_MODULES_DIR = '/lib/modules'
+
+
+def open_backend(module):
+    """Return the backend that module.params['backend'] asks for, or fail the module saying what to install."""
+    choice = module.params['backend']
+    if choice == 'netlink' or (choice == 'auto' and HAS_PYROUTE2):
+        if not HAS_PYROUTE2:
+            module.fail_json(msg=missing_required_lib('pyroute2 (0.6 or newer)', reason='for backend=netlink'))
+        return NetlinkBackend()
+    if module.get_bin_path('ipvsadm') is None:
+        if choice == 'ipvsadm':
+            module.fail_json(msg='backend=ipvsadm needs the ipvsadm command on the target: install the ipvsadm package.')
+        module.fail_json(msg='neither pyroute2 nor ipvsadm is available on the target: install the python3-pyroute2 '
+                             'package (or pyroute2 from PyPI) for the netlink backend, or the ipvsadm package.')
+    return IpvsadmBackend(module)
+
+
+def scheduler_available(name):
+    """Tell whether the kernel has, or can load, the ip_vs_<name> scheduler module."""
+    if os.path.isdir(os.path.join(SYS_MODULE_DIR, 'ip_vs_' + name)):
+        return True
+    release_dir = os.path.join(KERNEL_MODULES_DIR, platform.release())
+    for listing in ('modules.dep', 'modules.builtin'):
+        try:
+            with open(os.path.join(release_dir, listing)) as handle:
+                if '/ip_vs_%s.ko' % name in handle.read():
+                    return True
+        except (IOError, OSError):
+            continue
+    return False
+
+
+def check_schedulers(changes):
+    """Fail before any write when a change needs a scheduler the kernel does not have."""
+    for change in changes:
+        if change.action in (ADD_SERVICE, EDIT_SERVICE) and not scheduler_available(change.service.scheduler):
+            loaded = [name for name in SCHEDULERS if os.path.isdir(os.path.join(SYS_MODULE_DIR, 'ip_vs_' + name))]
+            raise ParameterError(
+                'scheduler', change.service.scheduler,
+                'the kernel module ip_vs_%s is neither loaded nor installed; load it with "modprobe ip_vs_%s" on the '
+                'host or choose one of the loaded schedulers: %s' % (change.service.scheduler,
+                                                                     change.service.scheduler,
+                                                                     ', '.join(loaded) or 'none'))
+
+
+def validated(module, build):
+    """Return build(), or fail the module with the ParameterError's message before anything is read or written."""
+    try:
+        return build()
+    except ParameterError as error:
+        module.fail_json(msg=str(error), parameter=error.name)
+
+
+@contextmanager
+def connected(module):
+    """Yield the chosen backend; turn its errors into failed tasks with readable messages; close it."""
+    backend = None
+    try:
+        backend = open_backend(module)
+        yield backend
+    except ParameterError as error:
+        module.fail_json(msg=str(error), parameter=error.name)
+    except IPVSUnavailable as error:
+        module.fail_json(msg=str(error))
+    except IPVSError as error:
+        module.fail_json(msg=str(error), exception=traceback.format_exc())
+    finally:
+        if backend is not None:
+            backend.close()
+
+
+def run(module, plan, describe):
+    """Run an IPVS module: read the live table, plan, check, apply unless in check mode, report.
+
+    plan(live_table) returns (changes, keys of the services the diff shows; None for all).
+    describe(table) returns the module-specific part of the result from the table after the run
+    (with changed=True if it changed something besides the table, such as a file).
+    """
+    with connected(module) as backend:
+        live = backend.read_table()
+        changes, diff_keys = plan(live)
+        check_schedulers(changes)
+        after = apply_to_table(live, changes)
+        if changes and not module.check_mode:
+            backend.apply(changes)
+            after = backend.read_table()
+        result = dict(backend=backend.name, changes=[change.rule() for change in changes])
+        result.update(describe(after))
+        result['changed'] = bool(changes) or result.get('changed', False)
+        if module._diff:
+            result['diff'] = table_diff(live, after, diff_keys)
+        module.exit_json(**result)

@@ -1,0 +1,202 @@
+# -*- coding: utf-8 -*-
+# Copyright: lvs.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Argument specs shared by the IPVS modules, and their translation into the table model.
+
+Private to the lvs.cluster collection; not a public API.
+Every check runs before the kernel is touched; a bad value raises ParameterError naming the
+parameter (with its path inside lists), the value and what would be accepted.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import ParameterError
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import (
+    MAX_THRESHOLD, MAX_WEIGHT, SCHEDULERS, SCHEDULERS_WITH_FLAGS, RealServer, ServiceKey, VirtualService,
+    family_of, host_bits,
+)
+
+MAX_PERSISTENCE_TIMEOUT = 31 * 86400
+MAX_FWMARK = 2 ** 32 - 1
+
+BACKEND_OPTIONS = dict(backend=dict(type='str', choices=['auto', 'netlink', 'ipvsadm'], default='auto'))
+
+SERVICE_KEY_OPTIONS = dict(
+    protocol=dict(type='str', choices=['tcp', 'udp', 'sctp'], default='tcp'),
+    address=dict(type='str'),
+    port=dict(type='int'),
+    fwmark=dict(type='int'),
+    family=dict(type='str', choices=['ipv4', 'ipv6']),
+)
+SERVICE_KEY_RULES = dict(
+    mutually_exclusive=[('address', 'fwmark'), ('port', 'fwmark')],
+    required_one_of=[('address', 'fwmark')],
+    required_together=[('address', 'port')],
+)
+
+REALSERVER_OPTIONS = dict(
+    address=dict(type='str', required=True),
+    port=dict(type='int'),
+    forwarding=dict(type='str', choices=['dr', 'nat', 'tun'], default='dr'),
+    weight=dict(type='int', default=1),
+    upper_threshold=dict(type='int', default=0),
+    lower_threshold=dict(type='int', default=0),
+    tunnel_type=dict(type='str', choices=['ipip', 'gue', 'gre']),
+    tunnel_port=dict(type='int'),
+    tunnel_checksum=dict(type='str', choices=['nocsum', 'csum', 'remcsum']),
+)
+
+SERVICE_SETTINGS_OPTIONS = dict(
+    scheduler=dict(type='str', default='wlc'),
+    scheduler_flags=dict(type='list', elements='str', default=[],
+                         choices=['sh-fallback', 'sh-port', 'mh-fallback', 'mh-port']),
+    persistence_timeout=dict(type='int', default=0),
+    persistence_netmask=dict(type='str'),
+    one_packet=dict(type='bool', default=False),
+)
+
+
+def realservers_option(states):
+    """Return the spec of a ``realservers`` list whose items may take the given states."""
+    options = dict(REALSERVER_OPTIONS, state=dict(type='str', choices=list(states), default='present'))
+    return dict(type='list', elements='dict', options=options)
+
+
+def _in_range(name, value, low, high):
+    if not low <= value <= high:
+        raise ParameterError(name, value, 'expected an integer from %d to %d' % (low, high))
+    return value
+
+
+def _address(name, value):
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ParameterError(name, value, 'expected an IPv4 or IPv6 address without prefix or port')
+
+
+def service_key(params, where=''):
+    """Return the ServiceKey that params (protocol, address, port | fwmark, family) name."""
+    if params.get('fwmark') is not None:
+        fwmark = _in_range(where + 'fwmark', params['fwmark'], 1, MAX_FWMARK)
+        return ServiceKey(family=params.get('family') or 'ipv4', protocol='tcp', fwmark=fwmark)
+    address = _address(where + 'address', params['address'])
+    family = family_of(address)
+    if params.get('family') not in (None, family):
+        raise ParameterError(where + 'family', params['family'],
+                             'address %s is %s; omit family or set it to %s' % (address, family, family))
+    port = _in_range(where + 'port', params['port'], 1, 65535)
+    return ServiceKey(family=family, protocol=params['protocol'], address=address, port=port)
+
+
+def _persistence_prefix(params, family, where):
+    netmask = params.get('persistence_netmask')
+    if netmask is None:
+        return host_bits(family)
+    name = where + 'persistence_netmask'
+    if not params['persistence_timeout']:
+        raise ParameterError(name, netmask, 'a persistence netmask needs persistence_timeout above 0')
+    if family == 'ipv4' and not str(netmask).isdigit():
+        try:
+            return ipaddress.IPv4Network('0.0.0.0/%s' % netmask).prefixlen
+        except ValueError:
+            raise ParameterError(name, netmask, 'expected a netmask such as 255.255.255.0 or a prefix length 1-32')
+    if not str(netmask).isdigit():
+        raise ParameterError(name, netmask, 'expected a prefix length from 1 to 128 for an IPv6 service')
+    return _in_range(name, int(netmask), 1, host_bits(family))
+
+
+def _scheduler(params, where):
+    scheduler = params['scheduler']
+    if not re.match(r'^[a-z0-9_]{1,15}$', scheduler):
+        raise ParameterError(where + 'scheduler', scheduler, 'expected one of %s' % ', '.join(SCHEDULERS))
+    for flag in params['scheduler_flags']:
+        if flag.split('-')[0] != scheduler:
+            raise ParameterError(where + 'scheduler_flags', flag,
+                                 'flags of the %s scheduler need scheduler: %s (flags exist for %s only)'
+                                 % (flag.split('-')[0], flag.split('-')[0], ' and '.join(SCHEDULERS_WITH_FLAGS)))
+    return scheduler
+
+
+def virtual_service(params, where=''):
+    """Return the VirtualService (without real servers) that params describe."""
+    key = service_key(params, where)
+    timeout = _in_range(where + 'persistence_timeout', params['persistence_timeout'], 0, MAX_PERSISTENCE_TIMEOUT)
+    return VirtualService(
+        key=key, scheduler=_scheduler(params, where), scheduler_flags=tuple(params['scheduler_flags']),
+        persistence_timeout=timeout, persistence_prefix=_persistence_prefix(params, key.family, where),
+        one_packet=params['one_packet'],
+    )
+
+
+def _tunnel(params, where):
+    """Return (type, port, checksum) after checking the tunnel options fit the forwarding method."""
+    given = [name for name in ('tunnel_type', 'tunnel_port', 'tunnel_checksum') if params.get(name) is not None]
+    if params['forwarding'] != 'tun':
+        if given:
+            raise ParameterError(where + given[0], params[given[0]],
+                                 'tunnel options need forwarding: tun (forwarding is %s)' % params['forwarding'])
+        return 'ipip', 0, 'nocsum'
+    tunnel_type = params.get('tunnel_type') or 'ipip'
+    port, checksum = params.get('tunnel_port'), params.get('tunnel_checksum')
+    if tunnel_type == 'gue':
+        if port is None:
+            raise ParameterError(where + 'tunnel_port', port, 'tunnel_type gue needs a tunnel_port from 1 to 65535')
+        _in_range(where + 'tunnel_port', port, 1, 65535)
+    elif port is not None:
+        raise ParameterError(where + 'tunnel_port', port, 'only tunnel_type gue takes a port (type is %s)' % tunnel_type)
+    if tunnel_type == 'ipip' and checksum is not None:
+        raise ParameterError(where + 'tunnel_checksum', checksum, 'ipip has no checksum option; use gue or gre')
+    return tunnel_type, port or 0, checksum or 'nocsum'
+
+
+def realserver(params, key, where=''):
+    """Return the RealServer that params describe, checked against the service key it belongs to."""
+    address = _address(where + 'address', params['address'])
+    forwarding = params['forwarding']
+    if family_of(address) != key.family and forwarding != 'tun':
+        raise ParameterError(where + 'address', address,
+                             'the service is %s, so the real server must be %s too (mixed families need '
+                             'forwarding: tun)' % (key.family, key.family))
+    port = params.get('port')
+    if key.fwmark:
+        port = _in_range(where + 'port', port or 0, 0, 65535)
+    elif port is None:
+        port = key.port
+    elif forwarding in ('dr', 'tun') and port != key.port:
+        raise ParameterError(where + 'port', port, 'forwarding %s delivers packets to the service port %d unchanged; '
+                                                   'omit port, set it to %d, or use forwarding: nat'
+                             % (forwarding, key.port, key.port))
+    else:
+        _in_range(where + 'port', port, 1, 65535)
+    upper = _in_range(where + 'upper_threshold', params['upper_threshold'], 0, MAX_THRESHOLD)
+    lower = _in_range(where + 'lower_threshold', params['lower_threshold'], 0, MAX_THRESHOLD)
+    if upper and lower > upper:
+        raise ParameterError(where + 'lower_threshold', lower, 'expected at most upper_threshold (%d)' % upper)
+    tunnel_type, tunnel_port, tunnel_checksum = _tunnel(params, where)
+    weight = _in_range(where + 'weight', params['weight'], 0, MAX_WEIGHT)
+    if params.get('state') == 'drained':
+        weight = 0
+    return RealServer(address=address, port=port, forwarding=forwarding, weight=weight,
+                      upper_threshold=upper, lower_threshold=lower, tunnel_type=tunnel_type,
+                      tunnel_port=tunnel_port, tunnel_checksum=tunnel_checksum)
+
+
+def service_with_realservers(params, where=''):
+    """Return (VirtualService with its present/drained real servers, keys of real servers to remove)."""
+    service = virtual_service(params, where)
+    absent = []
+    for index, item in enumerate(params.get('realservers') or []):
+        item_where = '%srealservers[%d].' % (where, index)
+        member = realserver(item, service.key, item_where)
+        if member.key in service.realservers or member.key in absent:
+            raise ParameterError(item_where + 'address', '%s port %d' % member.key,
+                                 'each real server may appear once in a service')
+        if item['state'] == 'absent':
+            absent.append(member.key)
+        else:
+            service.realservers[member.key] = member
+    return service, absent

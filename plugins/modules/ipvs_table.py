@@ -1,0 +1,243 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: lvs.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: ipvs_table
+short_description: Declare the whole IPVS table in one call
+version_added: 0.1.0
+description:
+  - Takes every wanted virtual service with its real servers, reads the live table in one dump, computes the
+    difference and applies only that. One call costs the same Ansible overhead whatever the table's size.
+  - The netlink backend sends every change over one socket; the ipvsadm backend applies the whole plan with one
+    C(ipvsadm -R) process.
+  - Services are edited in place (C(ipvsadm -E)) when only their scheduling settings change, so their real servers
+    and connections are kept.
+  - With O(purge), services and real servers that are not declared are deleted; without it they are left alone.
+author:
+  - lvs.cluster contributors
+extends_documentation_fragment:
+  - lvs.cluster.ipvs.backend
+  - lvs.cluster.ipvs.attributes
+options:
+  services:
+    description:
+      - The wanted virtual services. Each takes the options of M(lvs.cluster.ipvs_service) (O(services[].realservers)
+        included) and a O(services[].state).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      protocol:
+        description: Protocol of the service.
+        type: str
+        choices: [tcp, udp, sctp]
+        default: tcp
+      address:
+        description: Virtual IP address. Mutually exclusive with O(services[].fwmark).
+        type: str
+      port:
+        description: Port of the service.
+        type: int
+      fwmark:
+        description: Firewall mark of the service. Mutually exclusive with O(services[].address).
+        type: int
+      family:
+        description: Address family of a firewall-mark service.
+        type: str
+        choices: [ipv4, ipv6]
+      scheduler:
+        description: Scheduling algorithm, see M(lvs.cluster.ipvs_service).
+        type: str
+        default: wlc
+      scheduler_flags:
+        description: Scheduler flags (C(ipvsadm -b)).
+        type: list
+        elements: str
+        choices: [sh-fallback, sh-port, mh-fallback, mh-port]
+        default: []
+      persistence_timeout:
+        description: Persistence timeout in seconds; V(0) means not persistent.
+        type: int
+        default: 0
+      persistence_netmask:
+        description: Granularity of persistence, a netmask or prefix length.
+        type: str
+      one_packet:
+        description: One-packet scheduling.
+        type: bool
+        default: false
+      state:
+        description: V(present) or V(absent).
+        type: str
+        choices: [present, absent]
+        default: present
+      realservers:
+        description: Real servers of the service, see M(lvs.cluster.ipvs_realserver).
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          address:
+            description: Address of the real server.
+            type: str
+            required: true
+          port:
+            description: Port of the real server; defaults to the service port.
+            type: int
+          forwarding:
+            description: Forwarding method.
+            type: str
+            choices: [dr, nat, tun]
+            default: dr
+          weight:
+            description: Weight, 0 to 65535.
+            type: int
+            default: 1
+          upper_threshold:
+            description: Upper connection threshold; V(0) means none.
+            type: int
+            default: 0
+          lower_threshold:
+            description: Lower connection threshold; V(0) means none.
+            type: int
+            default: 0
+          tunnel_type:
+            description: Tunnel type with O(services[].realservers[].forwarding=tun).
+            type: str
+            choices: [ipip, gue, gre]
+          tunnel_port:
+            description: Port of a GUE tunnel.
+            type: int
+          tunnel_checksum:
+            description: Checksum of GUE and GRE tunnels.
+            type: str
+            choices: [nocsum, csum, remcsum]
+          state:
+            description: V(present), V(drained) (weight 0, connections kept) or V(absent).
+            type: str
+            choices: [present, drained, absent]
+            default: present
+  purge:
+    description: Delete the services, and the real servers of declared services, that O(services) does not list.
+    type: bool
+    default: false
+  save_to:
+    description:
+      - Write the table that results, in C(ipvsadm -R) form (thresholds included), to this file, so that it can be
+        restored at boot with C(ipvsadm -R < FILE). The file is replaced only when its content changes.
+    type: path
+notes:
+  - Declared services are checked as a whole before anything is written; a bad item fails the task with its
+    path (for example C(services[3].realservers[0].weight)) and the table is left as it was.
+seealso:
+  - module: lvs.cluster.ipvs_service
+  - module: lvs.cluster.ipvs_realserver
+  - module: lvs.cluster.ipvs_info
+"""
+
+EXAMPLES = r"""
+- name: The whole table of a director, nothing else in it
+  lvs.cluster.ipvs_table:
+    purge: true
+    save_to: /etc/lvs-cluster/ipvs.rules
+    services:
+      - address: 192.0.2.10
+        port: 80
+        scheduler: wrr
+        realservers:
+          - {address: 198.51.100.11, weight: 1}
+          - {address: 198.51.100.12, weight: 2}
+      - address: 192.0.2.10
+        port: 443
+        scheduler: wlc
+        persistence_timeout: 300
+        realservers:
+          - {address: 198.51.100.11}
+          - {address: 198.51.100.12, state: drained}
+"""
+
+RETURN = r"""
+backend:
+  description: The backend that ran, V(netlink) or V(ipvsadm).
+  returned: always
+  type: str
+  sample: netlink
+changes:
+  description: The changes applied (or, in check mode, planned), as ipvsadm command lines, in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["-A -t 192.0.2.10:80 -s wrr", "-a -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 1"]
+services:
+  description: Every service of the table after the task, with real servers and their connection counts.
+  returned: always
+  type: list
+  elements: dict
+saved:
+  description: Whether O(save_to) was written (or, in check mode, would be).
+  returned: when O(save_to) is set
+  type: bool
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_client import run, validated
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import ParameterError
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import rules
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_params import (
+    BACKEND_OPTIONS, SERVICE_KEY_OPTIONS, SERVICE_KEY_RULES, SERVICE_SETTINGS_OPTIONS, realservers_option,
+    service_with_realservers,
+)
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import plan_table
+from ansible_collections.lvs.cluster.plugins.module_utils._persist import write_if_changed
+
+
+def wanted_table(services):
+    """Return (services to keep, keys of services to delete, real servers to delete per service key)."""
+    keep, delete, absent_realservers, seen = [], [], {}, set()
+    for index, params in enumerate(services):
+        service, absent = service_with_realservers(params, 'services[%d].' % index)
+        if service.key in seen:
+            raise ParameterError('services[%d]' % index, service.key.switches(), 'each service may appear once')
+        seen.add(service.key)
+        if params['state'] == 'absent':
+            delete.append(service.key)
+        else:
+            keep.append(service)
+            absent_realservers[service.key] = absent
+    return keep, delete, absent_realservers
+
+
+def main():
+    service_options = dict(SERVICE_KEY_OPTIONS, **SERVICE_SETTINGS_OPTIONS,
+                           realservers=dict(realservers_option(['present', 'drained', 'absent']), default=[]),
+                           state=dict(type='str', choices=['present', 'absent'], default='present'))
+    argument_spec = dict(
+        BACKEND_OPTIONS,
+        services=dict(type='list', elements='dict', default=[], options=service_options, **SERVICE_KEY_RULES),
+        purge=dict(type='bool', default=False),
+        save_to=dict(type='path'),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    keep, delete, absent_realservers = validated(module, lambda: wanted_table(module.params['services']))
+
+    def plan(live):
+        return plan_table(live, keep, purge=module.params['purge'], absent_services=delete,
+                          absent_realservers=absent_realservers), None
+
+    def describe(table):
+        result = dict(services=[service.to_result() for _, service in sorted(table.items())])
+        if module.params['save_to']:
+            result['saved'] = result['changed'] = write_if_changed(
+                module, module.params['save_to'], '\n'.join(rules(table.values())) + '\n')
+        return result
+
+    run(module, plan, describe)
+
+
+if __name__ == '__main__':
+    main()
