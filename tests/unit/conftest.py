@@ -1,0 +1,90 @@
+"""Shared fixtures: run a module's main() with arguments and a fake IPVS backend."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.common.text.converters import to_bytes
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core < 2.19
+    patch_module_args = None
+
+from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_client
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import SCHEDULERS
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import apply_to_table
+
+
+class ModuleExit(Exception):
+    """main() called exit_json or fail_json; args holds the result."""
+
+    def __init__(self, result, failed):
+        super().__init__(result)
+        self.result = result
+        self.failed = failed
+
+
+class FakeBackend:
+    """An in-memory IPVS table behind the backend interface; records what it was told to apply."""
+
+    name = 'fake'
+
+    def __init__(self, table=None):
+        self.table = table or {}
+        self.applied = []
+
+    def read_table(self):
+        return copy.deepcopy(self.table)
+
+    def apply(self, changes):
+        self.applied.extend(change.rule() for change in changes)
+        self.table = apply_to_table(self.table, changes)
+
+    def read_timeouts(self):
+        return {'tcp': 900, 'tcp_fin': 120, 'udp': 300}
+
+    def read_daemons(self):
+        return []
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def fake_backend(monkeypatch):
+    backend = FakeBackend()
+    monkeypatch.setattr(_ipvs_client, 'open_backend', lambda module: backend)
+    monkeypatch.setattr(_ipvs_client, 'scheduler_available', lambda name: name in SCHEDULERS and name != 'twos')
+    return backend
+
+
+@pytest.fixture
+def run_module(monkeypatch):
+    """Return a function that runs a module's main() with args and returns (result, failed)."""
+    def exit_json(self, **result):
+        raise ModuleExit(result, False)
+
+    def fail_json(self, msg, **result):
+        raise ModuleExit(dict(result, msg=msg), True)
+
+    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+
+    def run(main, args, check_mode=False, diff=False):
+        args = dict(args, _ansible_check_mode=check_mode, _ansible_diff=diff)
+        try:
+            if patch_module_args is not None:
+                with patch_module_args(args):
+                    main()
+            else:
+                monkeypatch.setattr(basic, '_ANSIBLE_ARGS', to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args})))
+                main()
+        except ModuleExit as done:
+            return done.result, done.failed
+        raise AssertionError('main() returned without exit_json or fail_json')
+    return run

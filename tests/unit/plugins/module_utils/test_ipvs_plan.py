@@ -1,0 +1,115 @@
+"""Planning and rendering: the changes between two tables, and the table they leave."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_ipvsadm import parse_rules
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import (
+    RealServer, ServiceKey, VirtualService, rules,
+)
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import (
+    apply_to_table, plan_service, plan_table, table_diff,
+)
+
+WEB = ServiceKey(family='ipv4', protocol='tcp', address='192.0.2.10', port=80)
+
+
+def web(scheduler='wrr', *members, **settings):
+    service = VirtualService(key=WEB, scheduler=scheduler, **settings)
+    for member in members:
+        service.realservers[member.key] = member
+    return service
+
+
+def member(last_octet, weight=1, **options):
+    return RealServer(address='198.51.100.%d' % last_octet, port=80, weight=weight, **options)
+
+
+def test_new_service_is_added_with_its_realservers():
+    changes = plan_service(None, web('wrr', member(11), member(12, 2)))
+    assert [change.rule() for change in changes] == [
+        '-A -t 192.0.2.10:80 -s wrr',
+        '-a -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 1',
+        '-a -t 192.0.2.10:80 -r 198.51.100.12:80 -g -w 2',
+    ]
+
+
+def test_scheduler_change_edits_in_place_and_keeps_realservers():
+    live = web('wrr', member(11), member(12, 2))
+    wanted = web('sh', member(11), member(12, 2), scheduler_flags=('sh-port', 'sh-fallback'))
+    changes = plan_service(live, wanted)
+    assert [change.rule() for change in changes] == ['-E -t 192.0.2.10:80 -s sh -b sh-fallback,sh-port']
+    after = apply_to_table({WEB: live}, changes)[WEB]
+    assert after.scheduler == 'sh' and sorted(after.realservers) == sorted(live.realservers)
+
+
+def test_same_table_plans_nothing():
+    live = web('wrr', member(11, upper_threshold=10, lower_threshold=5))
+    assert plan_service(live, web('wrr', member(11, upper_threshold=10, lower_threshold=5))) == []
+
+
+def test_counters_do_not_count_as_differences():
+    live = web('wrr', member(11, active_connections=7, inactive_connections=3))
+    assert plan_service(live, web('wrr', member(11))) == []
+
+
+def test_realservers_are_purged_only_when_asked():
+    live = web('wrr', member(11), member(12))
+    wanted = web('wrr', member(11))
+    assert plan_service(live, wanted) == []
+    assert [c.rule() for c in plan_service(live, wanted, purge_realservers=True)] == [
+        '-d -t 192.0.2.10:80 -r 198.51.100.12:80']
+
+
+def test_explicitly_absent_realserver_is_deleted_without_purge():
+    live = web('wrr', member(11), member(12))
+    changes = plan_service(live, web('wrr', member(11)), absent_realservers=[('198.51.100.12', 80)])
+    assert [c.rule() for c in changes] == ['-d -t 192.0.2.10:80 -r 198.51.100.12:80']
+
+
+def test_persistence_and_tunnel_render_as_ipvsadm_would():
+    service = web('lc', member(11, forwarding='tun', tunnel_type='gue', tunnel_port=6080, tunnel_checksum='csum'),
+                  persistence_timeout=300, persistence_prefix=24, one_packet=True)
+    assert rules([service]) == [
+        '-A -t 192.0.2.10:80 -s lc -p 300 -M 255.255.255.0 -o',
+        '-a -t 192.0.2.10:80 -r 198.51.100.11:80 -i -w 1 --tun-type gue --tun-port 6080 --tun-csum',
+    ]
+
+
+def test_ipv6_and_fwmark_services_render():
+    v6 = VirtualService(key=ServiceKey('ipv6', 'udp', '2001:db8::10', 53), scheduler='rr', persistence_timeout=60,
+                        persistence_prefix=64)
+    mark = VirtualService(key=ServiceKey('ipv6', 'tcp', fwmark=7), scheduler='rr')
+    assert rules([v6, mark]) == ['-A -f 7 -6 -s rr', '-A -u [2001:db8::10]:53 -s rr -p 60 -M 64']
+
+
+@pytest.mark.parametrize('service', [
+    web('wrr', member(11), member(12, 2, upper_threshold=100, lower_threshold=50)),
+    web('sh', member(11, forwarding='nat'), scheduler_flags=('sh-fallback',), persistence_timeout=600,
+        persistence_prefix=16),
+    web('rr', member(11, forwarding='tun', tunnel_type='gre', tunnel_checksum='remcsum'), one_packet=True),
+    VirtualService(key=ServiceKey('ipv6', 'sctp', '2001:db8::1', 9000), scheduler='mh',
+                   scheduler_flags=('mh-port',)),
+])
+def test_rules_parse_back_to_the_same_table(service):
+    table = {service.key: service}
+    parsed = parse_rules('\n'.join(rules(table.values())))
+    assert rules(parsed.values()) == rules(table.values())
+    assert plan_table(parsed, list(table.values()), purge=True) == []
+
+
+def test_purge_deletes_undeclared_services_first():
+    other = VirtualService(key=ServiceKey('ipv4', 'udp', '192.0.2.10', 53), scheduler='rr')
+    changes = plan_table({other.key: other}, [web('wrr', member(11))], purge=True)
+    assert [c.rule() for c in changes][0] == '-D -u 192.0.2.10:53'
+    assert len(changes) == 3
+
+
+def test_diff_shows_only_the_named_services():
+    other = VirtualService(key=ServiceKey('ipv4', 'udp', '192.0.2.10', 53), scheduler='rr')
+    before = {other.key: other}
+    after = apply_to_table(before, plan_service(None, web('wrr', member(11))))
+    diff = table_diff(before, after, [WEB])
+    assert diff['before'] == ''
+    assert diff['after'] == '-A -t 192.0.2.10:80 -s wrr\n-a -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 1\n'
