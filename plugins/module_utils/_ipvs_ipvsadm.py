@@ -34,9 +34,9 @@ STATS_COLUMNS = {
 def parse_endpoint(text):
     """Split ``192.0.2.1:80`` or ``[2001:db8::1]:80`` into (family, address, port)."""
     if text.startswith('['):
-        address, _, port = text[1:].partition(']:')
+        address, _sep, port = text[1:].partition(']:')
     else:
-        address, _, port = text.rpartition(':')
+        address, _sep, port = text.rpartition(':')
     address = str(ipaddress.ip_address(address))
     return family_of(address), address, int(port)
 
@@ -166,12 +166,12 @@ class IpvsadmBackend:
     def read_table(self):
         """Return the live table as a dict ServiceKey -> VirtualService, with counters and stats."""
         table = parse_rules(self._run('-S', '-n'))
-        for key, (_, realservers) in parse_listing(self._run('-L', '-n', '--exact', '--thresholds')).items():
+        for key, (_columns, realservers) in parse_listing(self._run('-L', '-n', '--exact', '--thresholds')).items():
             for rs_key, (upper, lower, active, inactive) in realservers.items():
                 realserver = table[key].realservers[rs_key]
                 realserver.upper_threshold, realserver.lower_threshold = upper, lower
                 realserver.active_connections, realserver.inactive_connections = active, inactive
-        for key, (_, realservers) in parse_listing(self._run('-L', '-n', '--exact', '--persistent-conn')).items():
+        for key, (_columns, realservers) in parse_listing(self._run('-L', '-n', '--exact', '--persistent-conn')).items():
             for rs_key, columns in realservers.items():
                 table[key].realservers[rs_key].persistent_connections = columns[1]
         for switch, names in STATS_COLUMNS.items():

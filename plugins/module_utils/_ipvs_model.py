@@ -204,7 +204,7 @@ class VirtualService:
             'scheduler_flags': list(self.scheduler_flags), 'persistence_timeout': self.persistence_timeout,
             'persistence_netmask': self.netmask_text() if self.persistence_timeout else None,
             'one_packet': self.one_packet,
-            'realservers': [rs.to_result() for _, rs in sorted(self.realservers.items())],
+            'realservers': [self.realservers[key].to_result() for key in sorted(self.realservers)],
         }
         if self.key.fwmark:
             result['fwmark'] = self.key.fwmark
@@ -220,6 +220,7 @@ def rules(services):
     lines = []
     for service in sorted(services, key=lambda s: s.key):
         lines.append('-A ' + service.switches())
-        for _, realserver in sorted(service.realservers.items()):
+        for key in sorted(service.realservers):
+            realserver = service.realservers[key]
             lines.append('-a %s %s' % (service.key.switches(), realserver.switches()))
     return lines

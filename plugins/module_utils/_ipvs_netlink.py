@@ -18,7 +18,7 @@ import socket
 import struct
 
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import (
-    FLAG_ONE_PACKET, FLAG_PERSISTENT, FORWARDING_CODES, PROTOCOL_NUMBERS, SCHEDULER_FLAG_BITS,
+    FLAG_ONE_PACKET, FLAG_PERSISTENT, FORWARDING_CODES, PROTOCOL_NUMBERS,
     TUNNEL_CHECKSUM_CODES, TUNNEL_TYPE_CODES, RealServer, ServiceKey, VirtualService, host_bits,
     scheduler_flag_names,
 )

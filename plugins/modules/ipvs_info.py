@@ -14,7 +14,7 @@ description:
     and rates - as structured data and in C(ipvsadm-save) form, with the connection timeouts and the
     connection-synchronization daemons. Changes nothing.
 author:
-  - lvs.cluster contributors
+  - lvs.cluster developers (@lvs-cluster)
 extends_documentation_fragment:
   - lvs.cluster.ipvs.backend
 attributes:
@@ -148,7 +148,7 @@ def main():
         table = backend.read_table()
         module.exit_json(
             changed=False, backend=backend.name,
-            services=[service.to_result() for _, service in sorted(table.items())],
+            services=[table[key].to_result() for key in sorted(table)],
             rules=rules(table.values()), timeouts=backend.read_timeouts(), daemons=backend.read_daemons(),
         )
 

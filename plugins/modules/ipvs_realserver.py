@@ -16,7 +16,7 @@ description:
     O(state=absent).
   - Every parameter is checked before the kernel is touched; the plan is computed next, and only then written.
 author:
-  - lvs.cluster contributors
+  - lvs.cluster developers (@lvs-cluster)
 extends_documentation_fragment:
   - lvs.cluster.ipvs.backend
   - lvs.cluster.ipvs.attributes

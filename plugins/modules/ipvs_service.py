@@ -20,7 +20,7 @@ description:
     the wanted one) is computed next, and only then written. In diff mode the before and after are shown as
     C(ipvsadm-save) lines.
 author:
-  - lvs.cluster contributors
+  - lvs.cluster developers (@lvs-cluster)
 extends_documentation_fragment:
   - lvs.cluster.ipvs.backend
   - lvs.cluster.ipvs.attributes

@@ -18,7 +18,7 @@ description:
     and connections are kept.
   - With O(purge), services and real servers that are not declared are deleted; without it they are left alone.
 author:
-  - lvs.cluster contributors
+  - lvs.cluster developers (@lvs-cluster)
 extends_documentation_fragment:
   - lvs.cluster.ipvs.backend
   - lvs.cluster.ipvs.attributes
@@ -230,7 +230,7 @@ def main():
                           absent_realservers=absent_realservers), None
 
     def describe(table):
-        result = dict(services=[service.to_result() for _, service in sorted(table.items())])
+        result = dict(services=[table[key].to_result() for key in sorted(table)])
         if module.params['save_to']:
             result['saved'] = result['changed'] = write_if_changed(
                 module, module.params['save_to'], '\n'.join(rules(table.values())) + '\n')

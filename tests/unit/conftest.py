@@ -21,12 +21,11 @@ from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import appl
 
 
 class ModuleExit(Exception):
-    """main() called exit_json or fail_json; args holds the result."""
+    """main() called exit_json or fail_json; result holds what it returned (failed=True for fail_json)."""
 
-    def __init__(self, result, failed):
+    def __init__(self, result):
         super().__init__(result)
         self.result = result
-        self.failed = failed
 
 
 class FakeBackend:
@@ -65,12 +64,12 @@ def fake_backend(monkeypatch):
 
 @pytest.fixture
 def run_module(monkeypatch):
-    """Return a function that runs a module's main() with args and returns (result, failed)."""
+    """Return a function that runs a module's main() with args and returns its result."""
     def exit_json(self, **result):
-        raise ModuleExit(result, False)
+        raise ModuleExit(dict(result, failed=False))
 
     def fail_json(self, msg, **result):
-        raise ModuleExit(dict(result, msg=msg), True)
+        raise ModuleExit(dict(result, msg=msg, failed=True))
 
     monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
     monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
@@ -85,6 +84,6 @@ def run_module(monkeypatch):
                 monkeypatch.setattr(basic, '_ANSIBLE_ARGS', to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args})))
                 main()
         except ModuleExit as done:
-            return done.result, done.failed
+            return done.result
         raise AssertionError('main() returned without exit_json or fail_json')
     return run

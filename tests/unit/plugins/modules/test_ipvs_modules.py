@@ -12,22 +12,22 @@ WEB = dict(SERVICE, scheduler='wrr', realservers=[
 
 
 def test_service_is_created_then_unchanged(fake_backend, run_module):
-    result, failed = run_module(ipvs_service.main, WEB)
-    assert not failed and result['changed']
+    result = run_module(ipvs_service.main, WEB)
+    assert not result['failed'] and result['changed']
     assert fake_backend.applied == [
         '-A -t 192.0.2.10:80 -s wrr',
         '-a -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 1',
         '-a -t 192.0.2.10:80 -r 198.51.100.12:80 -g -w 2',
     ]
     assert [rs['weight'] for rs in result['service']['realservers']] == [1, 2]
-    again, failed = run_module(ipvs_service.main, WEB)
-    assert not failed and not again['changed'] and again['changes'] == []
+    again = run_module(ipvs_service.main, WEB)
+    assert not again['failed'] and not again['changed'] and again['changes'] == []
 
 
 def test_check_mode_predicts_and_changes_nothing(fake_backend, run_module):
-    predicted, _ = run_module(ipvs_service.main, WEB, check_mode=True, diff=True)
+    predicted = run_module(ipvs_service.main, WEB, check_mode=True, diff=True)
     assert predicted['changed'] and fake_backend.table == {} and fake_backend.applied == []
-    real, _ = run_module(ipvs_service.main, WEB, diff=True)
+    real = run_module(ipvs_service.main, WEB, diff=True)
     assert real['changes'] == predicted['changes'] and real['diff'] == predicted['diff']
     assert predicted['diff']['before'] == ''
     assert predicted['diff']['after'].splitlines()[0] == '-A -t 192.0.2.10:80 -s wrr'
@@ -35,16 +35,16 @@ def test_check_mode_predicts_and_changes_nothing(fake_backend, run_module):
 
 def test_scheduler_change_is_an_edit(fake_backend, run_module):
     run_module(ipvs_service.main, WEB)
-    result, _ = run_module(ipvs_service.main, dict(SERVICE, scheduler='sh', scheduler_flags=['sh-fallback']))
+    result = run_module(ipvs_service.main, dict(SERVICE, scheduler='sh', scheduler_flags=['sh-fallback']))
     assert result['changes'] == ['-E -t 192.0.2.10:80 -s sh -b sh-fallback']
     assert len(result['service']['realservers']) == 2
 
 
 def test_service_absent_deletes(fake_backend, run_module):
     run_module(ipvs_service.main, WEB)
-    result, _ = run_module(ipvs_service.main, dict(SERVICE, state='absent'))
+    result = run_module(ipvs_service.main, dict(SERVICE, state='absent'))
     assert result['changes'] == ['-D -t 192.0.2.10:80'] and result['service'] is None
-    again, _ = run_module(ipvs_service.main, dict(SERVICE, state='absent'))
+    again = run_module(ipvs_service.main, dict(SERVICE, state='absent'))
     assert not again['changed']
 
 
@@ -80,8 +80,8 @@ def test_bad_input_names_the_parameter_and_changes_nothing(fake_backend, run_mod
     run_module(ipvs_service.main, WEB)
     before = dict(fake_backend.table)
     applied = list(fake_backend.applied)
-    result, failed = run_module(ipvs_service.main, args)
-    assert failed
+    result = run_module(ipvs_service.main, args)
+    assert result['failed']
     assert result['parameter'] == parameter
     assert result['msg'].startswith(parameter + ':') and words in result['msg']
     assert fake_backend.table == before and fake_backend.applied == applied
@@ -91,55 +91,55 @@ def test_realserver_drain_then_absent(fake_backend, run_module):
     run_module(ipvs_service.main, WEB)
     fake_backend.table[next(iter(fake_backend.table))].realservers[('198.51.100.12', 80)].active_connections = 4
     args = dict(service=SERVICE, address='198.51.100.12', weight=2, state='drained')
-    drained, _ = run_module(ipvs_realserver.main, args)
+    drained = run_module(ipvs_realserver.main, args)
     assert drained['changes'] == ['-e -t 192.0.2.10:80 -r 198.51.100.12:80 -g -w 0']
     assert drained['realserver']['weight'] == 0 and drained['realserver']['active_connections'] == 4
-    assert not run_module(ipvs_realserver.main, args)[0]['changed']
-    gone, _ = run_module(ipvs_realserver.main, dict(args, state='absent'))
+    assert not run_module(ipvs_realserver.main, args)['changed']
+    gone = run_module(ipvs_realserver.main, dict(args, state='absent'))
     assert gone['changes'] == ['-d -t 192.0.2.10:80 -r 198.51.100.12:80'] and gone['realserver'] is None
 
 
 def test_realserver_needs_an_existing_service(fake_backend, run_module):
-    result, failed = run_module(ipvs_realserver.main, dict(service=SERVICE, address='198.51.100.12'))
-    assert failed and result['parameter'] == 'service' and 'no such virtual service' in result['msg']
+    result = run_module(ipvs_realserver.main, dict(service=SERVICE, address='198.51.100.12'))
+    assert result['failed'] and result['parameter'] == 'service' and 'no such virtual service' in result['msg']
 
 
 def test_table_applies_only_the_difference(fake_backend, run_module):
     dns = dict(protocol='udp', address='192.0.2.10', port=53, scheduler='rr', one_packet=True,
                realservers=[dict(address='198.51.100.11')])
-    first, _ = run_module(ipvs_table.main, dict(services=[WEB, dns]))
+    first = run_module(ipvs_table.main, dict(services=[WEB, dns]))
     assert len(first['changes']) == 5
     changed_weight = dict(WEB, realservers=[dict(address='198.51.100.11', weight=5), WEB['realservers'][1]])
-    second, _ = run_module(ipvs_table.main, dict(services=[changed_weight, dns], purge=True))
+    second = run_module(ipvs_table.main, dict(services=[changed_weight, dns], purge=True))
     assert second['changes'] == ['-e -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 5']
-    third, _ = run_module(ipvs_table.main, dict(services=[changed_weight], purge=True))
+    third = run_module(ipvs_table.main, dict(services=[changed_weight], purge=True))
     assert third['changes'] == ['-D -u 192.0.2.10:53']
-    assert not run_module(ipvs_table.main, dict(services=[changed_weight], purge=True))[0]['changed']
+    assert not run_module(ipvs_table.main, dict(services=[changed_weight], purge=True))['changed']
 
 
 def test_table_bad_item_names_its_path(fake_backend, run_module):
     bad = dict(WEB, realservers=[dict(address='198.51.100.11', weight=70000)])
-    result, failed = run_module(ipvs_table.main, dict(services=[WEB, bad]))
-    assert failed and result['parameter'] == 'services[1].realservers[0].weight'
+    result = run_module(ipvs_table.main, dict(services=[WEB, bad]))
+    assert result['failed'] and result['parameter'] == 'services[1].realservers[0].weight'
 
 
 def test_table_save_to_writes_restorable_rules(fake_backend, run_module, tmp_path):
     target = tmp_path / 'ipvs.rules'
-    checked, _ = run_module(ipvs_table.main, dict(services=[WEB], save_to=str(target)), check_mode=True)
+    checked = run_module(ipvs_table.main, dict(services=[WEB], save_to=str(target)), check_mode=True)
     assert checked['saved'] and not target.exists()
-    saved, _ = run_module(ipvs_table.main, dict(services=[WEB], save_to=str(target)))
+    saved = run_module(ipvs_table.main, dict(services=[WEB], save_to=str(target)))
     assert saved['saved'] and target.read_text().splitlines() == [
         '-A -t 192.0.2.10:80 -s wrr',
         '-a -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 1',
         '-a -t 192.0.2.10:80 -r 198.51.100.12:80 -g -w 2',
     ]
-    again, _ = run_module(ipvs_table.main, dict(services=[WEB], save_to=str(target)))
+    again = run_module(ipvs_table.main, dict(services=[WEB], save_to=str(target)))
     assert not again['changed'] and not again['saved']
 
 
 def test_info_reports_rules(fake_backend, run_module):
     run_module(ipvs_service.main, WEB)
-    result, failed = run_module(ipvs_info.main, {})
-    assert not failed and not result['changed']
+    result = run_module(ipvs_info.main, {})
+    assert not result['failed'] and not result['changed']
     assert result['rules'][0] == '-A -t 192.0.2.10:80 -s wrr'
     assert result['services'][0]['realservers'][1]['weight'] == 2

@@ -1,0 +1,67 @@
+# Developer and CI entry point for lvs.cluster. `make help` lists the targets.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(firstword $(wildcard /root/.pyenv/versions/3.13*/bin/python3 /usr/bin/python3.13 /usr/local/bin/python3.13) $(shell command -v python3.13 python3.12 python3))
+VENV := .venv
+BIN := $(VENV)/bin
+COLLECTIONS := build/collections
+COLLECTION := $(COLLECTIONS)/ansible_collections/lvs/cluster
+export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
+export PYTHONPATH := $(CURDIR)/$(COLLECTIONS)
+LAB := python3 lab/lab.py
+
+.PHONY: help host-deps venv collection lint sanity unit lab-up lab-down lab-status integration molecule demo test clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+host-deps: ## Install the Debian packages the host side needs (qemu, debootstrap, keepalived for config tests)
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends $$(grep -hv '^#' lab/host-packages.txt tests/host-packages.txt) >/dev/null
+
+$(BIN)/ansible: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/ansible ## Create .venv with ansible-core, molecule, ansible-lint, pytest, pyroute2
+
+collection: ## Make the collection importable as lvs.cluster (a link under build/)
+	mkdir -p $(dir $(COLLECTION))
+	ln -sfn $(CURDIR) $(COLLECTION)
+
+lint: venv collection ## ansible-lint (production profile) on roles, playbooks and molecule scenarios
+	$(BIN)/ansible-lint --profile production
+
+sanity: venv ## ansible-test sanity on a copy of the tracked files
+	bash tests/sanity/run $(BIN)
+
+unit: venv collection ## Unit tests (no kernel needed)
+	$(BIN)/python -m pytest -q tests/unit
+
+lab-up: ## Build (cached) and boot the lab VM with IPVS and Docker
+	$(LAB) up
+
+lab-down: ## Stop the lab VM
+	$(LAB) down
+
+lab-status: ## Show whether the lab runs
+	$(LAB) status
+
+integration: venv collection ## Module integration tests on the lab's real kernel (both backends)
+	$(BIN)/python tests/integration/run
+
+molecule: venv collection ## Every molecule scenario on the lab
+	source <($(LAB) env) && for scenario in dr nat tun ha; do \
+	  [ -d molecule/$$scenario ] && PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test -s $$scenario; done
+
+demo: venv collection lab-up ## Bring up the lab, build the DR cluster with site.yml, print the balance
+	source <($(LAB) env) && $(BIN)/python playbooks/demo.py
+
+test: lint sanity unit lab-up integration molecule ## Everything CI runs
+
+clean: ## Remove build output (the lab cache stays)
+	rm -rf build tests/output
