@@ -190,10 +190,6 @@ class IpvsadmBackend:
         words = self._run('-L', '-n', '--timeout').split(':')[-1].split()
         return dict(zip(('tcp', 'tcp_fin', 'udp'), (int(word) for word in words)))
 
-    def set_timeouts(self, timeouts):
-        """Set the tcp, tcp_fin and udp timeouts given; ipvsadm leaves a 0 unchanged."""
-        self._run('--set', *(str(timeouts.get(name, 0)) for name in ('tcp', 'tcp_fin', 'udp')))
-
     def read_daemons(self):
         daemons = []
         for line in self._run('-L', '-n', '--daemon').splitlines():

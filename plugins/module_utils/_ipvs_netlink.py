@@ -40,8 +40,7 @@ else:
 IPVS_CMD = {
     ADD_SERVICE: 1, EDIT_SERVICE: 2, DELETE_SERVICE: 3, 'get-service': 4,
     ADD_REALSERVER: 5, EDIT_REALSERVER: 6, DELETE_REALSERVER: 7, 'get-realserver': 8,
-    'new-daemon': 9, 'del-daemon': 10, 'get-daemon': 11,
-    'set-config': 12, 'get-config': 13, 'get-info': 15, 'zero': 16, 'flush': 17,
+    'get-daemon': 11, 'get-config': 13,
 }
 FAMILIES = {'ipv4': socket.AF_INET, 'ipv6': socket.AF_INET6}
 FAMILY_NAMES = {code: name for name, code in FAMILIES.items()}
@@ -298,13 +297,6 @@ class NetlinkBackend:
             'tcp_fin': reply.get_attr('IPVS_CMD_ATTR_TIMEOUT_TCP_FIN'),
             'udp': reply.get_attr('IPVS_CMD_ATTR_TIMEOUT_UDP'),
         }
-
-    def set_timeouts(self, timeouts):
-        """Set the tcp, tcp_fin and udp timeouts given (seconds; the kernel keeps the others)."""
-        names = {'tcp': 'IPVS_CMD_ATTR_TIMEOUT_TCP', 'tcp_fin': 'IPVS_CMD_ATTR_TIMEOUT_TCP_FIN',
-                 'udp': 'IPVS_CMD_ATTR_TIMEOUT_UDP'}
-        self._request('set-config', [(names[name], value) for name, value in timeouts.items()],
-                      what='setting the IPVS timeouts')
 
     def read_daemons(self):
         daemons = []
