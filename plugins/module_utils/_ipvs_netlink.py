@@ -53,6 +53,13 @@ STATS_FIELDS = ('connections', 'in_packets', 'out_packets', 'in_bytes', 'out_byt
                 'connections_per_second', 'in_packets_per_second', 'out_packets_per_second',
                 'in_bytes_per_second', 'out_bytes_per_second')
 DAEMON_STATES = {1: 'master', 2: 'backup'}
+NETLINK_GENERIC = 16
+NLMSG_ERROR = 2
+NLMSG_DONE = 3
+NLMSG_HEADER = 16
+SO_RCVBUFFORCE = 33
+RECEIVE_BUFFER = 4 * 1024 * 1024
+WRITE_WINDOW = 256
 
 
 class _Stats64(nla):
@@ -237,48 +244,102 @@ def _realserver_from_attrs(attrs, service_family):
 
 
 class NetlinkBackend:
-    """Reads and writes the IPVS table over one generic-netlink socket."""
+    """Reads and writes the IPVS table over one generic-netlink socket.
+
+    pyroute2 resolves the family and encodes and decodes the messages; the socket itself is a
+    plain netlink socket, so that a plan's writes are pipelined: a window of requests goes out in
+    one send and their acknowledgements come back together.
+    """
 
     name = 'netlink'
 
     def __init__(self):
-        self._socket = GenericNetlinkSocket()
+        self._family = _ipvs_family_id()
+        self._socket = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
+        self._socket.bind((0, 0))
         try:
-            self._socket.bind('IPVS', IpvsMessage)
-        except NetlinkError as error:
-            self._socket.close()
-            if error.code == errno.ENOENT:
-                raise IPVSUnavailable()
-            raise IPVSError('cannot open the IPVS netlink family: %s' % error)
+            self._socket.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RECEIVE_BUFFER)
+        except OSError:
+            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+        self._sequence = 0
 
     def close(self):
         self._socket.close()
 
-    def _request(self, command, attrs=(), dump=False, what=None):
+    def _encode(self, command, attrs, flags):
+        self._sequence += 1
         message = IpvsMessage()
         message['cmd'] = IPVS_CMD[command]
         message['version'] = 1
         message['attrs'] = list(attrs)
+        message['header']['type'] = self._family
+        message['header']['flags'] = flags
+        message['header']['sequence_number'] = self._sequence
+        message['header']['pid'] = 0
+        message.encode()
+        return self._sequence, bytes(message.data)
+
+    def _exchange(self, requests, dump=False):
+        """Send requests, a list of (command, attrs, what), a window at a time; return their replies.
+
+        Dumps go one at a time (a netlink socket runs one dump at a time). Raises IPVSError for the
+        first request, in order, that the kernel refused.
+        """
+        window = 1 if dump else WRITE_WINDOW
         flags = NLM_F_REQUEST | (NLM_F_DUMP if dump else NLM_F_ACK)
-        try:
-            return tuple(self._socket.nlm_request(message, msg_type=self._socket.prid, msg_flags=flags))
-        except NetlinkError as error:
-            raise IPVSError('%s failed: %s' % (what or command, _describe(error)))
+        replies = []
+        for start in range(0, len(requests), window):
+            batch = requests[start:start + window]
+            sequences, payload = zip(*(self._encode(command, attrs, flags) for command, attrs, _what in batch))
+            self._socket.send(b''.join(payload))
+            answers, errors = self._receive(dict((sequence, index) for index, sequence in enumerate(sequences)))
+            if errors:
+                first = min(errors)
+                raise IPVSError('%s failed: %s' % (batch[first][2], _describe(errors[first])))
+            replies.extend(answers)
+        return replies
+
+    def _receive(self, pending):
+        """Read until every sequence in pending (sequence -> index) is answered; return (replies, errors)."""
+        answers = [[] for _ in range(len(pending))]
+        errors = {}
+        while pending:
+            data = self._socket.recv(RECEIVE_BUFFER)
+            offset = 0
+            while offset < len(data):
+                length, kind, _flags, sequence, _pid = struct.unpack_from('=IHHII', data, offset)
+                index = pending.get(sequence)
+                if index is not None:
+                    if kind in (NLMSG_ERROR, NLMSG_DONE):
+                        code = -struct.unpack_from('=i', data, offset + NLMSG_HEADER)[0]
+                        if code:
+                            errors[index] = code
+                        del pending[sequence]
+                    else:
+                        message = IpvsMessage(data[offset:offset + length])
+                        message.decode()
+                        answers[index].append(message)
+                offset += (length + 3) & ~3
+        return answers, errors
 
     def read_table(self):
         """Return the live table as a dict ServiceKey -> VirtualService, with counters and stats."""
         table = {}
-        for reply in self._request('get-service', dump=True):
+        (services,) = self._exchange([('get-service', (), 'reading the IPVS services')], dump=True)
+        for reply in services:
             service = _service_from_attrs(reply.get_attr('IPVS_CMD_ATTR_SERVICE'))
-            key_attrs = [('IPVS_CMD_ATTR_SERVICE', {'attrs': _key_attrs(service.key)})]
-            for dest in self._request('get-realserver', key_attrs, dump=True):
-                realserver = _realserver_from_attrs(dest.get_attr('IPVS_CMD_ATTR_DEST'), service.key.family)
-                service.realservers[realserver.key] = realserver
             table[service.key] = service
+        requests = [('get-realserver', [('IPVS_CMD_ATTR_SERVICE', {'attrs': _key_attrs(key)})],
+                     'reading the real servers of %s' % key) for key in table]
+        for key, dests in zip(list(table), self._exchange(requests, dump=True)):
+            for reply in dests:
+                realserver = _realserver_from_attrs(reply.get_attr('IPVS_CMD_ATTR_DEST'), key.family)
+                table[key].realservers[realserver.key] = realserver
         return table
 
     def apply(self, changes):
-        """Send every change, in order, over the one socket; stop at the first the kernel refuses."""
+        """Send every change, in order, over the one socket; stop at the first window the kernel refuses."""
+        requests = []
         for change in changes:
             if change.realserver is None:
                 full = change.action != DELETE_SERVICE
@@ -288,10 +349,11 @@ class NetlinkBackend:
                 attrs = [('IPVS_CMD_ATTR_SERVICE', {'attrs': _key_attrs(change.service.key)}),
                          ('IPVS_CMD_ATTR_DEST',
                           {'attrs': _realserver_attrs(change.realserver, change.action != DELETE_REALSERVER)})]
-            self._request(change.action, attrs, what='ipvsadm ' + change.rule())
+            requests.append((change.action, attrs, 'ipvsadm ' + change.rule()))
+        self._exchange(requests)
 
     def read_timeouts(self):
-        (reply,) = self._request('get-config', what='reading the IPVS timeouts')
+        ((reply,),) = self._exchange([('get-config', (), 'reading the IPVS timeouts')])
         return {
             'tcp': reply.get_attr('IPVS_CMD_ATTR_TIMEOUT_TCP'),
             'tcp_fin': reply.get_attr('IPVS_CMD_ATTR_TIMEOUT_TCP_FIN'),
@@ -300,7 +362,8 @@ class NetlinkBackend:
 
     def read_daemons(self):
         daemons = []
-        for reply in self._request('get-daemon', dump=True):
+        (replies,) = self._exchange([('get-daemon', (), 'reading the IPVS sync daemons')], dump=True)
+        for reply in replies:
             values = dict(reply.get_attr('IPVS_CMD_ATTR_DAEMON')['attrs'])
             daemons.append({'state': DAEMON_STATES.get(values.get('IPVS_DAEMON_ATTR_STATE'), 'unknown'),
                             'interface': values.get('IPVS_DAEMON_ATTR_MCAST_IFN'),
@@ -308,7 +371,21 @@ class NetlinkBackend:
         return daemons
 
 
-def _describe(error):
+def _ipvs_family_id():
+    """Return the generic-netlink id of the IPVS family, or raise IPVSUnavailable when the kernel lacks it."""
+    resolver = GenericNetlinkSocket()
+    try:
+        resolver.bind('IPVS', IpvsMessage)
+        return resolver.prid
+    except NetlinkError as error:
+        if error.code == errno.ENOENT:
+            raise IPVSUnavailable()
+        raise IPVSError('cannot open the IPVS netlink family: %s' % error)
+    finally:
+        resolver.close()
+
+
+def _describe(code):
     reasons = {
         errno.EEXIST: 'it exists already',
         errno.ESRCH: 'no such service',
@@ -316,4 +393,4 @@ def _describe(error):
         errno.EINVAL: 'the kernel rejected a value',
         errno.EPERM: 'permission denied (CAP_NET_ADMIN is needed)',
     }
-    return '%s (errno %d)' % (reasons.get(error.code, str(error)), error.code)
+    return '%s (errno %d, %s)' % (reasons.get(code, 'refused'), code, errno.errorcode.get(code, '?'))
