@@ -38,3 +38,17 @@ def write_if_changed(module, path, content, mode=0o644):
     os.chmod(temporary, mode)
     module.atomic_move(temporary, path)
     return True
+
+
+def remove_if_present(module, path):
+    """Remove path if it exists; return whether it did (or, in check mode, would)."""
+    if not os.path.lexists(path):
+        return False
+    if not module.check_mode:
+        os.remove(path)
+    return True
+
+
+def file_diff(path, before, after):
+    """Return one Ansible diff entry for a file whose content goes from before to after (None = absent)."""
+    return {'before_header': path, 'after_header': path, 'before': before or '', 'after': after or ''}
