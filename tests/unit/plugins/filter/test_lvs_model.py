@@ -1,0 +1,68 @@
+"""The data-model filters: checking keys, resolving hosts, finding departed real servers."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.lvs.cluster.plugins.filter.lvs_model import drain_departed, ipvs_services, realserver_vips
+
+HOSTVARS = {
+    'rs1': {'ansible_default_ipv4': {'address': '10.89.0.11'}},
+    'rs2': {'lvs_realserver_address': '10.89.1.12', 'ansible_default_ipv4': {'address': '10.89.0.12'}},
+}
+MODEL = [
+    {'name': 'web', 'vip': '10.89.0.100', 'port': 80, 'scheduler': 'wrr', 'forwarding': 'tun', 'tunnel_type': 'ipip',
+     'realservers': [{'host': 'rs1', 'weight': 1}, {'host': 'rs2', 'weight': 2}]},
+    {'name': 'dns', 'vip': '10.89.0.100', 'protocol': 'udp', 'port': 53, 'owner': 'keepalived',
+     'realservers': [{'address': '10.89.0.13'}]},
+]
+
+
+def test_director_services_resolve_hosts_and_carry_forwarding():
+    assert ipvs_services(MODEL, HOSTVARS) == [{
+        'port': 80, 'scheduler': 'wrr', 'address': '10.89.0.100',
+        'realservers': [
+            {'weight': 1, 'tunnel_type': 'ipip', 'address': '10.89.0.11', 'forwarding': 'tun'},
+            {'weight': 2, 'tunnel_type': 'ipip', 'address': '10.89.1.12', 'forwarding': 'tun'},
+        ]}]
+    assert [service['port'] for service in ipvs_services(MODEL, HOSTVARS, owner='all')] == [80, 53]
+
+
+@pytest.mark.parametrize('model, says', [
+    ([{'name': 'web', 'vip': '10.89.0.100', 'sheduler': 'rr'}], "lvs_virtual_services[0]: unknown key 'sheduler'"),
+    ([{'name': 'web', 'vip': '10.89.0.100', 'realservers': [{'hots': 'rs1'}]}],
+     "lvs_virtual_services[0].realservers[0]: unknown key 'hots'"),
+    ([{'name': 'web', 'vip': '10.89.0.100', 'realservers': [{'host': 'rs9'}]}],
+     "lvs_virtual_services[0].realservers[0].host: 'rs9' is not a host of the inventory"),
+    ([{'vip': '10.89.0.100'}], "lvs_virtual_services[0]: missing key 'name'"),
+    ([{'name': 'a', 'vip': '10.89.0.100', 'forwarding': 'gre'}], "lvs_virtual_services[0].forwarding: 'gre'"),
+    ([{'name': 'a', 'vip': '10.89.0.1'}, {'name': 'a', 'vip': '10.89.0.2'}], "lvs_virtual_services[1].name: 'a'"),
+])
+def test_model_errors_name_the_key(model, says):
+    with pytest.raises(AnsibleFilterError) as error:
+        ipvs_services(model, HOSTVARS)
+    assert says in str(error.value)
+
+
+def test_realserver_vips_lists_the_services_of_a_host():
+    assert realserver_vips(MODEL, 'rs2') == [{'vip': '10.89.0.100', 'forwarding': 'tun', 'service': 'web'}]
+    assert realserver_vips(MODEL, 'rs9') == []
+
+
+def test_drain_departed_adds_leavers_as_drained():
+    wanted = [{'address': '10.89.0.100', 'port': 80, 'realservers': [{'address': '10.89.0.11'}]}]
+    live = [
+        {'protocol': 'tcp', 'address': '10.89.0.100', 'port': 80, 'family': 'ipv4', 'scheduler': 'wlc',
+         'realservers': [{'address': '10.89.0.11', 'port': 80, 'forwarding': 'dr'},
+                         {'address': '10.89.0.12', 'port': 80, 'forwarding': 'dr'}]},
+        {'protocol': 'udp', 'address': '10.89.0.100', 'port': 53, 'family': 'ipv4', 'scheduler': 'rr',
+         'persistence_netmask': None, 'realservers': [{'address': '10.89.0.13', 'port': 53, 'forwarding': 'dr'}]},
+    ]
+    result = drain_departed(wanted, live)
+    assert result[0]['realservers'][1] == {'address': '10.89.0.12', 'port': 80, 'forwarding': 'dr', 'state': 'drained'}
+    assert result[1]['port'] == 53 and result[1]['realservers'][0]['state'] == 'drained'
+    assert 'persistence_netmask' not in result[1]
+    assert wanted[0]['realservers'] == [{'address': '10.89.0.11'}]
+    assert drain_departed(wanted, live[:1][:0]) is wanted
