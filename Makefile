@@ -12,7 +12,8 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
 export PYTHONPATH := $(CURDIR)/$(COLLECTIONS)
 LAB := python3 lab/lab.py
 
-.PHONY: help host-deps venv collection lint sanity unit lab-up lab-down lab-status integration molecule demo test clean
+.PHONY: help host-deps venv collection lint sanity unit lab-up lab-down lab-status integration molecule demo \
+	benchmark test clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -59,7 +60,11 @@ molecule: venv collection ## Every molecule scenario on the lab
 	  [ -d molecule/$$scenario ] && PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test -s $$scenario; done
 
 demo: venv collection lab-up ## Bring up the lab, build the DR cluster with site.yml, print the balance
-	source <($(LAB) env) && $(BIN)/python playbooks/demo.py
+	source <($(LAB) env) && PATH=$(CURDIR)/$(BIN):$$PATH && molecule create -s dr && molecule converge -s dr \
+	  && molecule verify -s dr
+
+benchmark: venv collection lab-up ## Print the IPVS scale figures (issue 6) measured in the lab
+	source <($(LAB) env) && $(BIN)/python benchmarks/ipvs_scale.py
 
 test: lint sanity unit lab-up integration molecule ## Everything CI runs
 

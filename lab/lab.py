@@ -127,16 +127,14 @@ def build_node(work):
     return work / 'node.tar'
 
 
-def build_vm(work, node_tar):
+def build_vm(work):
     rootfs = work / 'vm'
     step('debootstrap %s VM root (kernel, docker.io)' % SUITE)
     debootstrap(rootfs, 'vm-packages.txt')
     copy_overlay('vm-files', rootfs)
-    run('chroot', rootfs, 'systemctl', 'enable', 'systemd-networkd', 'lvs-lab-node-image.service')
+    run('chroot', rootfs, 'systemctl', 'enable', 'systemd-networkd')
     run('chroot', rootfs, 'passwd', '-d', 'root')
     run('chroot', rootfs, 'apt-get', 'clean')
-    (rootfs / 'opt/lab').mkdir(parents=True, exist_ok=True)
-    shutil.move(str(node_tar), str(rootfs / 'opt/lab/node.tar'))
     for name in ('vmlinuz', 'initrd.img'):
         shutil.copy(sorted((rootfs / 'boot').glob(name + '-*'))[-1], work / name)
     step('making the %s disk image' % DISK_SIZE)
@@ -157,9 +155,10 @@ def build():
     CACHE.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix='build-', dir=CACHE))
     try:
-        build_vm(work, build_node(work))
-        step('first boot: importing %s into the VM Docker' % NODE_IMAGE)
-        provision(work)
+        node_tar = build_node(work)
+        build_vm(work)
+        provision(work, node_tar)
+        node_tar.replace(CACHE / 'node.tar')
         for old in CACHE.glob('images-*'):
             shutil.rmtree(old)
         work.rename(target)
@@ -209,15 +208,19 @@ def qemu_command(images, disk, console, pidfile, port, daemonize=True):
     return [str(part) for part in command] + (['-daemonize'] if daemonize else [])
 
 
-def provision(work):
-    """Boot the fresh disk once so that the node image is imported, then power it off cleanly."""
+def provision(work, node_tar):
+    """Boot the fresh disk once, import the node image into its Docker, then power it off cleanly."""
     port = free_port()
     console = work / 'provision-console.log'
+    step('first boot of the VM (%s)' % accel())
     process = subprocess.Popen(qemu_command(work, work / 'disk.img', console, work / 'provision.pid', port,
                                             daemonize=False))
     try:
         docker = DockerAPI('tcp://127.0.0.1:%d' % port)
-        wait_for(lambda: docker.has_image(NODE_IMAGE), 'the node image in the VM', console, timeout=600)
+        wait_for(docker.answers, 'Docker in the VM', console)
+        step('importing %s (%d MiB) into the VM Docker' % (NODE_IMAGE, node_tar.stat().st_size >> 20))
+        docker.import_image(node_tar, NODE_IMAGE)
+        step('powering the VM off')
         docker.post('/containers/create?name=lab-poweroff', {
             'Image': NODE_IMAGE, 'Cmd': ['nsenter', '-t', '1', '-m', '-u', '-i', '-n', '-p', 'systemctl', 'poweroff'],
             'HostConfig': {'Privileged': True, 'PidMode': 'host', 'AutoRemove': True}})
@@ -385,8 +388,9 @@ def ensure_node_image(docker):
     tarball = CACHE / 'node.tar'
     if not tarball.exists():
         require_tools(('debootstrap', 'debootstrap'))
+        CACHE.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix='node-', dir=CACHE))
-        build_node(work).rename(tarball)
+        build_node(work).replace(tarball)
         shutil.rmtree(work)
     step('importing %s' % NODE_IMAGE)
     docker.import_image(tarball, NODE_IMAGE)
