@@ -63,7 +63,7 @@ def run(*command, **options):
 def recipe_key():
     """Hash of everything the images are made from: rebuilt only when this changes."""
     digest = hashlib.sha256()
-    for path in sorted(RECIPE.rglob('*')) + [Path(__file__)]:
+    for path in sorted(RECIPE.rglob('*')):
         if path.is_file():
             digest.update(path.relative_to(HERE).as_posix().encode() + b'\0' + path.read_bytes())
     digest.update(('%s %s %s' % (SUITE, PYROUTE2, MIRROR)).encode())
@@ -142,30 +142,48 @@ def build_vm(work):
     shutil.rmtree(rootfs)
 
 
+def node_tarball():
+    """Return this recipe's node root tarball, building it when missing."""
+    tarball = CACHE / ('node-%s.tar' % recipe_key())
+    if tarball.exists():
+        return tarball
+    require_tools(('debootstrap', 'debootstrap'))
+    if os.geteuid() != 0:
+        raise LabError('building the lab needs root (debootstrap, chroot): run it as root once')
+    CACHE.mkdir(parents=True, exist_ok=True)
+    for old in CACHE.glob('node-*.tar'):
+        old.unlink()
+    work = Path(tempfile.mkdtemp(prefix='node-', dir=CACHE))
+    try:
+        build_node(work).replace(tarball)
+    finally:
+        shutil.rmtree(work)
+    return tarball
+
+
 def build():
-    """Build the VM disk, kernel and initrd unless this recipe's images are cached."""
+    """Build the VM disk, kernel and initrd unless this recipe's images are cached.
+
+    Stages are cached on their own (node tarball, VM disk, first boot), so a failed step is
+    retried without redoing the ones before it.
+    """
     target = images_dir()
     if (target / 'ready').exists():
         step('images cached (%s)' % target.name)
         return target
-    require_tools(('debootstrap', 'debootstrap'), ('mkfs.ext4', 'e2fsprogs'), ('qemu-system-x86_64', 'qemu-system-x86'),
-                  ('qemu-img', 'qemu-utils'))
-    if os.geteuid() != 0:
-        raise LabError('building the lab needs root (debootstrap, chroot): run it as root once')
-    CACHE.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix='build-', dir=CACHE))
-    try:
-        node_tar = build_node(work)
-        build_vm(work)
-        provision(work, node_tar)
-        node_tar.replace(CACHE / 'node.tar')
+    require_tools(('mkfs.ext4', 'e2fsprogs'), ('qemu-system-x86_64', 'qemu-system-x86'), ('qemu-img', 'qemu-utils'))
+    node_tar = node_tarball()
+    if not (target / 'disk.img').exists():
         for old in CACHE.glob('images-*'):
             shutil.rmtree(old)
-        work.rename(target)
-        (target / 'ready').write_text(recipe_key())
-    finally:
-        if work.exists():
-            shutil.rmtree(work)
+        work = Path(tempfile.mkdtemp(prefix='build-', dir=CACHE))
+        try:
+            build_vm(work)
+            work.rename(target)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    provision(target, node_tar)
+    (target / 'ready').write_text(recipe_key())
     step('images built (%s)' % target.name)
     return target
 
@@ -262,7 +280,10 @@ class DockerAPI:
     def request(self, method, path, body=None, headers=None, timeout=10):
         connection = self._connection(timeout)
         try:
-            connection.request(method, path, body=body, headers=headers or {})
+            try:
+                connection.request(method, path, body=body, headers=headers or {})
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the engine answered before reading the whole body: its answer says why
             response = connection.getresponse()
             return response.status, response.read()
         finally:
@@ -292,8 +313,7 @@ class DockerAPI:
 
     def import_image(self, tarball, name):
         repository, tag = name.split(':')
-        changes = '&'.join('changes=%s' % part for part in (
-            'CMD%20%5B%22%2Flib%2Fsystemd%2Fsystemd%22%5D', 'STOPSIGNAL%20SIGRTMIN%2B3'))
+        changes = 'changes=CMD%20%5B%22%2Flib%2Fsystemd%2Fsystemd%22%5D'  # Docker 20.10 takes no STOPSIGNAL here
         with open(tarball, 'rb') as stream:
             status, body = self.request('POST', '/images/create?fromSrc=-&repo=%s&tag=%s&%s' % (repository, tag, changes),
                                         stream, {'Content-Type': 'application/x-tar',
@@ -385,13 +405,7 @@ def ensure_node_image(docker):
     if docker.has_image(NODE_IMAGE):
         step('%s present' % NODE_IMAGE)
         return
-    tarball = CACHE / 'node.tar'
-    if not tarball.exists():
-        require_tools(('debootstrap', 'debootstrap'))
-        CACHE.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix='node-', dir=CACHE))
-        build_node(work).replace(tarball)
-        shutil.rmtree(work)
+    tarball = node_tarball()
     step('importing %s' % NODE_IMAGE)
     docker.import_image(tarball, NODE_IMAGE)
 
