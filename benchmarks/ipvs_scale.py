@@ -86,7 +86,7 @@ class Lab:
         self.work = Path(tempfile.mkdtemp(prefix='ipvs-bench-'))
         inventory = self.work / 'inventory.ini'
         inventory.write_text('bench ansible_connection=community.docker.docker_api ansible_host=%s '
-                             'ansible_docker_host=%s ansible_python_interpreter=/usr/local/bin/python3-measured\n'
+                             'ansible_docker_docker_host=%s ansible_python_interpreter=/usr/local/bin/python3-measured\n'
                              % (CONTAINER, host))
         self.inventory = inventory
 

@@ -60,7 +60,7 @@ def main():
     rows.append(('privileged systemd container create+start (median of %d)' % args.runs, statistics.median(creates)))
     inventory = Path(tempfile.mkdtemp()) / 'inventory.ini'
     inventory.write_text('node ansible_connection=community.docker.docker_api ansible_host=lvs-figures-0 '
-                         'ansible_docker_host=%s ansible_python_interpreter=/usr/bin/python3\n' % host)
+                         'ansible_docker_docker_host=%s ansible_python_interpreter=/usr/bin/python3\n' % host)
     ansible = str(Path(sys.executable).parent / 'ansible')
     tasks = [timed([ansible, '-i', str(inventory), 'node', '-m', 'ansible.builtin.ping']) for _ in range(args.runs)]
     rows.append(('one ad-hoc Ansible task on a node (ping, median of %d)' % args.runs, statistics.median(tasks)))

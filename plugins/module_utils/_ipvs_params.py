@@ -166,7 +166,7 @@ def realserver(params, key, where=''):
         port = _in_range(where + 'port', port or 0, 0, 65535)
     elif port is None:
         port = key.port
-    elif forwarding in ('dr', 'tun') and port != key.port:
+    elif forwarding in ('dr', 'tun') and port != key.port and params.get('state') != 'absent':
         raise ParameterError(where + 'port', port, 'forwarding %s delivers packets to the service port %d unchanged; '
                                                    'omit port, set it to %d, or use forwarding: nat'
                              % (forwarding, key.port, key.port))

@@ -93,7 +93,7 @@ changed_keys:
   type: list
   elements: str
   sample: [net.ipv4.conf.all.arp_ignore, net.ipv4.conf.all.arp_announce]
-values:
+live_values:
   description: The live value of every managed key after the task (V(null) for a missing interface).
   returned: always
   type: dict
@@ -190,7 +190,7 @@ def main():
     result = dict(
         changed=bool(changes) or persisted,
         changed_keys=[sysctl_key(*item) for item in changes],
-        values=dict((sysctl_key(*item), value) for item, value in after.items()),
+        live_values=dict((sysctl_key(*item), value) for item, value in after.items()),
         persisted_changed=persisted,
     )
     if module._diff:

@@ -121,6 +121,7 @@ else:
 SCOPES = {'global': 0, 'link': 253, 'host': 254}
 SCOPE_NAMES = dict((number, name) for name, number in SCOPES.items())
 IFA_F_NODAD = 0x02
+IPV6_DISABLED = '/proc/sys/net/ipv6/conf/%s/disable_ipv6'
 UNIT_PATH = '/etc/systemd/system/lvs-cluster-addresses.service'
 UNIT_LINK = '/etc/systemd/system/multi-user.target.wants/lvs-cluster-addresses.service'
 UNIT = """[Unit]
@@ -167,13 +168,18 @@ def wanted_address(module):
     return ipaddress.ip_interface('%s/%d' % (address, prefix)), label, params['scope']
 
 
-def current_addresses(ipr, index):
-    """Return {address: (interface object, label, scope name)} for the interface's addresses."""
+def current_addresses(ipr, index, interface):
+    """Return {address: (interface object, label, scope name)} for the interface's addresses.
+
+    The kernel labels every IPv4 address with the interface name; that counts as no label.
+    """
     found = {}
     for message in ipr.get_addr(index=index):
         text = message.get_attr('IFA_LOCAL') or message.get_attr('IFA_ADDRESS')
         entry = ipaddress.ip_interface('%s/%d' % (text, message['prefixlen']))
-        found[entry.ip] = (entry, message.get_attr('IFA_LABEL'), SCOPE_NAMES.get(message['scope'], 'global'))
+        label = message.get_attr('IFA_LABEL')
+        found[entry.ip] = (entry, None if label == interface else label,
+                           SCOPE_NAMES.get(message['scope'], 'global'))
     return found
 
 
@@ -232,7 +238,11 @@ def main():
             module.fail_json(msg='interface: %r is not valid; no such interface (existing: %s)' % (
                 interface, ', '.join(names)), parameter='interface')
         index = indexes[0]
-        addresses = current_addresses(ipr, index)
+        if present and wanted[0].version == 6 and read_text(IPV6_DISABLED % interface) == '1\n':
+            module.fail_json(msg='address: %s cannot go on %s: IPv6 is disabled there (net.ipv6.conf.%s.disable_ipv6 = 1, '
+                                 'as Docker leaves it in containers); enable IPv6 on the interface first' % (
+                                     wanted[0], interface, interface), parameter='address')
+        addresses = current_addresses(ipr, index, interface)
         current = addresses.get(wanted[0].ip)
         matches = current is not None and current[0] == wanted[0] and current[1] == wanted[1] and \
             wanted[2] in (None, current[2])
@@ -249,7 +259,7 @@ def main():
                 if wanted[0].version == 6:
                     options['flags'] = IFA_F_NODAD
                 ipr.addr('add', **options)
-            addresses = current_addresses(ipr, index)
+            addresses = current_addresses(ipr, index, interface)
     persisted, file_diffs = persist(module, interface, wanted, present) if module.params['persist'] else (False, [])
     result = dict(changed=live_changed or persisted, interface=interface,
                   addresses=[str(entry[0]) for entry in addresses.values()])

@@ -54,7 +54,7 @@ def test_bad_input_changes_nothing(proc, tmp_path, run_module, args, says):
 def test_missing_interface_is_persisted_when_allowed(proc, tmp_path, run_module):
     result = run_module(arp_sysctl.main, dict(interfaces=['all', 'tunl0'], rp_filter=2, ignore_missing_interfaces=True,
                                               persist_file=str(tmp_path / 'arp.conf')))
-    assert result['values']['net.ipv4.conf.tunl0.rp_filter'] is None
+    assert result['live_values']['net.ipv4.conf.tunl0.rp_filter'] is None
     assert 'net.ipv4.conf.tunl0.rp_filter = 2' in (tmp_path / 'arp.conf').read_text()
 
 
