@@ -55,9 +55,9 @@ lab-status: ## Show whether the lab runs
 integration: venv collection ## Module integration tests on the lab's real kernel (both backends)
 	$(BIN)/python tests/integration/run
 
-molecule: venv collection ## Every molecule scenario on the lab
-	source <($(LAB) env) && for scenario in dr nat tun ha; do \
-	  [ -d molecule/$$scenario ] && PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test -s $$scenario; done
+molecule: venv collection ## Every molecule scenario on the lab, one after the other
+	source <($(LAB) env) && for scenario in $$(ls molecule | grep -vx shared); do \
+	  PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test -s $$scenario; done
 
 demo: venv collection lab-up ## Bring up the lab, build the DR cluster with site.yml, print the balance
 	source <($(LAB) env) && PATH=$(CURDIR)/$(BIN):$$PATH && molecule create -s dr && molecule converge -s dr \
