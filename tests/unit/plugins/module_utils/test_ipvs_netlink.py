@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 pytest.importorskip('pyroute2')
 
 from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_netlink as netlink  # noqa: E402
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import IPVSUnavailable  # noqa: E402
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import (  # noqa: E402
     RealServer, ServiceKey, VirtualService,
 )
@@ -68,3 +70,10 @@ def test_service_attributes_decode_back():
     decoded.decode()
     back = netlink._service_from_attrs(decoded.get_attr('IPVS_CMD_ATTR_SERVICE'))
     assert back.key == service.key and back.settings() == service.settings()
+
+
+@pytest.mark.skipif(os.path.exists('/proc/net/ip_vs'), reason='this kernel has IPVS; the lab tests that side')
+def test_a_kernel_without_ipvs_gets_a_sentence_not_a_traceback():
+    with pytest.raises(IPVSUnavailable) as error:
+        netlink.NetlinkBackend()
+    assert 'modprobe ip_vs' in str(error.value) and 'lab' in str(error.value)
