@@ -46,6 +46,8 @@ _value:
   elements: dict
 """
 
+import ipaddress
+
 from ansible.errors import AnsibleFilterError
 
 SERVICE_KEYS = {
@@ -178,8 +180,23 @@ def drain_departed(wanted, live):
     return result if changed else wanted
 
 
+def vip_interface(vip, facts):
+    """Return the interface (from gathered facts) whose network holds vip, else the default-route one."""
+    address = ipaddress.ip_address(vip)
+    for name in facts.get('interfaces', []):
+        details = facts.get(name.replace('-', '_'), {})
+        networks = [details.get('ipv4', {})] + details.get('ipv4_secondaries', []) + details.get('ipv6', [])
+        for network in networks:
+            prefix = network.get('netmask') or network.get('prefix')
+            if network.get('address') and prefix and \
+                    address in ipaddress.ip_network('%s/%s' % (network['address'], prefix), strict=False):
+                return name
+    return facts.get('default_ipv4', {}).get('interface')
+
+
 class FilterModule:
     """lvs.cluster's data-model filters."""
 
     def filters(self):
-        return {'ipvs_services': ipvs_services, 'realserver_vips': realserver_vips, 'drain_departed': drain_departed}
+        return {'ipvs_services': ipvs_services, 'realserver_vips': realserver_vips, 'drain_departed': drain_departed,
+                'vip_interface': vip_interface}

@@ -6,7 +6,9 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.lvs.cluster.plugins.filter.lvs_model import drain_departed, ipvs_services, realserver_vips
+from ansible_collections.lvs.cluster.plugins.filter.lvs_model import (
+    drain_departed, ipvs_services, realserver_vips, vip_interface,
+)
 
 HOSTVARS = {
     'rs1': {'ansible_default_ipv4': {'address': '10.89.0.11'}},
@@ -66,3 +68,14 @@ def test_drain_departed_adds_leavers_as_drained():
     assert 'persistence_netmask' not in result[1]
     assert wanted[0]['realservers'] == [{'address': '10.89.0.11'}]
     assert drain_departed(wanted, live[:1][:0]) is wanted
+
+
+def test_vip_interface_is_the_nic_in_the_vips_subnet():
+    facts = {'interfaces': ['lo', 'eth0', 'eth1'], 'default_ipv4': {'interface': 'eth0'},
+             'lo': {'ipv4': {'address': '127.0.0.1', 'netmask': '255.0.0.0'}},
+             'eth0': {'ipv4': {'address': '10.89.1.10', 'netmask': '255.255.255.0'}},
+             'eth1': {'ipv4': {'address': '10.89.0.10', 'netmask': '255.255.255.0'},
+                      'ipv6': [{'address': '2001:db8::10', 'prefix': '64'}]}}
+    assert vip_interface('10.89.0.100', facts) == 'eth1'
+    assert vip_interface('2001:db8::100', facts) == 'eth1'
+    assert vip_interface('192.0.2.10', facts) == 'eth0'
