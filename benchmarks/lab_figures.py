@@ -62,11 +62,11 @@ def main():
     inventory.write_text('node ansible_connection=community.docker.docker_api ansible_host=lvs-figures-0 '
                          'ansible_docker_docker_host=%s ansible_python_interpreter=/usr/bin/python3\n' % host)
     ansible = str(Path(sys.executable).parent / 'ansible')
-    tasks = [timed([ansible, '-i', str(inventory), 'node', '-m', 'ansible.builtin.ping']) for _ in range(args.runs)]
+    tasks = [timed([ansible, '-i', str(inventory), 'node', '-m', 'ansible.builtin.ping']) for _run in range(args.runs)]
     rows.append(('one ad-hoc Ansible task on a node (ping, median of %d)' % args.runs, statistics.median(tasks)))
     client.containers.get('lvs-figures-0').remove(force=True)
-    print('\nlab figures on %s (%d cores), accelerator %s\n' % (os.uname().nodename, os.cpu_count(),
-                                                               os.environ.get('LAB_ACCEL', 'auto')))
+    print('\nlab figures on %s (%d cores), accelerator %s\n'
+          % (os.uname().nodename, os.cpu_count(), os.environ.get('LAB_ACCEL', 'auto')))
     for name, seconds in rows:
         print('%-62s %8.1f s' % (name, seconds))
 

@@ -53,7 +53,7 @@ def step(message):
 
 def run(*command, **options):
     """Run a command, raising LabError with its output tail when it fails."""
-    result = subprocess.run([str(part) for part in command], capture_output=True, text=True, **options)
+    result = subprocess.run([str(part) for part in command], capture_output=True, text=True, check=False, **options)
     if result.returncode != 0:
         raise LabError('%s failed (rc=%d):\n%s' % (' '.join(map(str, command[:3])), result.returncode,
                                                    (result.stdout + result.stderr)[-3000:]))
@@ -205,7 +205,7 @@ def accel():
                 output = subprocess.run(
                     ['qemu-system-x86_64', '-accel', 'kvm', '-m', '256', '-kernel', str(kernel), '-append',
                      'console=ttyS0 panic=-1', '-nographic', '-no-reboot'],
-                    capture_output=True, text=True, timeout=20).stdout
+                    capture_output=True, text=True, timeout=20, check=False).stdout
                 result = 'kvm' if 'Kernel panic' in output else 'tcg'
             except subprocess.TimeoutExpired:
                 result = 'tcg'
@@ -359,7 +359,7 @@ def host_docker():
         return None
     if not DockerAPI(url).answers():
         return None
-    if not Path('/sys/module/ip_vs').exists() and subprocess.run(['modprobe', 'ip_vs'], capture_output=True).returncode:
+    if not Path('/sys/module/ip_vs').exists() and subprocess.run(['modprobe', 'ip_vs'], capture_output=True, check=False).returncode:
         return None
     return url
 
