@@ -19,15 +19,6 @@ IPVS_SVC_ATTR_NETMASK = 9
 IPVS_DEST_ATTR_TUN_PORT = 14
 
 
-def encoded(attrs):
-    message = netlink.IpvsMessage()
-    message['cmd'] = netlink.IPVS_CMD['add-service']
-    message['version'] = 1
-    message['attrs'] = attrs
-    message.encode()
-    return bytes(message.data)
-
-
 def nla(kind, payload):
     return struct.pack('=HH', 4 + len(payload), kind) + payload
 
@@ -35,21 +26,18 @@ def nla(kind, payload):
 def test_ipv6_service_carries_the_netmask_as_a_prefix_length():
     service = VirtualService(key=ServiceKey('ipv6', 'tcp', '2001:db8::10', 443), scheduler='rr',
                              persistence_timeout=60, persistence_prefix=64)
-    data = encoded([('IPVS_CMD_ATTR_SERVICE', {'attrs': netlink._service_attrs(service)})])
-    assert nla(IPVS_SVC_ATTR_NETMASK, struct.pack('=I', 64)) in data
+    assert nla(IPVS_SVC_ATTR_NETMASK, struct.pack('=I', 64)) in netlink._service_attrs(service)
 
 
 def test_ipv4_netmask_is_a_mask_in_network_order():
     service = VirtualService(key=ServiceKey('ipv4', 'tcp', '192.0.2.10', 80), persistence_timeout=60,
                              persistence_prefix=24)
-    data = encoded([('IPVS_CMD_ATTR_SERVICE', {'attrs': netlink._service_attrs(service)})])
-    assert nla(IPVS_SVC_ATTR_NETMASK, bytes([255, 255, 255, 0])) in data
+    assert nla(IPVS_SVC_ATTR_NETMASK, bytes([255, 255, 255, 0])) in netlink._service_attrs(service)
 
 
 def test_gue_port_is_in_network_order():
     realserver = RealServer('198.51.100.11', 80, forwarding='tun', tunnel_type='gue', tunnel_port=6080)
-    data = encoded([('IPVS_CMD_ATTR_DEST', {'attrs': netlink._realserver_attrs(realserver, True)})])
-    assert nla(IPVS_DEST_ATTR_TUN_PORT, struct.pack('>H', 6080)) in data
+    assert nla(IPVS_DEST_ATTR_TUN_PORT, struct.pack('>H', 6080)) in netlink._realserver_attrs(realserver, True)
 
 
 def test_edits_use_the_kernels_set_commands_not_delete():
@@ -65,11 +53,19 @@ def test_netmask_round_trip(family, prefix):
 def test_service_attributes_decode_back():
     service = VirtualService(key=ServiceKey('ipv4', 'udp', '192.0.2.10', 53), scheduler='mh',
                              scheduler_flags=('mh-fallback', 'mh-port'), one_packet=True)
-    data = encoded([('IPVS_CMD_ATTR_SERVICE', {'attrs': netlink._service_attrs(service)})])
-    decoded = netlink.IpvsMessage(data)
-    decoded.decode()
-    back = netlink._service_from_attrs(decoded.get_attr('IPVS_CMD_ATTR_SERVICE'))
+    nested = netlink.parse_attrs(netlink._service_attrs(service))[netlink.CMD_SERVICE]
+    back = netlink._service_from_attrs(netlink.parse_attrs(nested))
     assert back.key == service.key and back.settings() == service.settings()
+
+
+@pytest.mark.parametrize('realserver', [
+    RealServer('198.51.100.11', 80, forwarding='tun', tunnel_type='gue', tunnel_port=6080, tunnel_checksum='remcsum'),
+    RealServer('2001:db8::11', 8080, forwarding='nat', weight=65535, upper_threshold=9, lower_threshold=3),
+])
+def test_realserver_attributes_decode_back(realserver):
+    nested = netlink.parse_attrs(netlink._realserver_attrs(realserver, True))[netlink.CMD_DEST]
+    back = netlink._realserver_from_attrs(netlink.parse_attrs(nested), realserver.family)
+    assert back.key == realserver.key and back.settings() == realserver.settings()
 
 
 @pytest.mark.skipif(os.path.exists('/proc/net/ip_vs'), reason='this kernel has IPVS; the lab tests that side')
