@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Program a keepalived-#2318-sized IPVS table in the lab and print how long each way takes.
 
 Runs against the lab's Docker (lab/lab.py up; DOCKER_HOST from the environment or `lab.py env`):

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Print the lab's figures: image build (cold and warm), boot to Docker-ready, container create, one Ansible task.
 
   .venv/bin/python benchmarks/lab_figures.py [--cold] [--runs 3]

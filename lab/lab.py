@@ -1,5 +1,6 @@
-#!/usr/bin/env python3
 """The lvs.cluster lab: a Debian VM with IPVS and Docker, built only from Debian packages.
+
+Run it as python3 lab/lab.py COMMAND:
 
   lab.py up [--host-docker]   build (cached) and boot the VM, wait for Docker and the node image
   lab.py down                 stop the VM (no process or port left behind)
@@ -118,8 +119,8 @@ def build_node(work):
     debootstrap(rootfs, 'node-packages.txt')
     step('pyroute2 into the node root (%s from PyPI)' % PYROUTE2)
     install_pyroute2(rootfs, work)
-    copy_overlay('node-files', rootfs)
     run('chroot', rootfs, 'systemctl', 'disable', 'apache2', 'keepalived')
+    run('chroot', rootfs, 'systemctl', 'mask', *packages('node-masked-units.txt'))
     run('chroot', rootfs, 'apt-get', 'clean')
     step('packing the node root')
     run('tar', '--numeric-owner', '--xattrs', '-C', rootfs, '-cf', work / 'node.tar', '.')

@@ -267,7 +267,7 @@ class NetlinkBackend:
 
     def _receive(self, pending):
         """Read until every sequence in pending (sequence -> index) is answered; return (replies, errors)."""
-        answers = [[] for _ in range(len(pending))]
+        answers = [[] for _sequence in pending]
         errors = {}
         while pending:
             data = self._socket.recv(RECEIVE_BUFFER)
@@ -308,8 +308,8 @@ class NetlinkBackend:
                 full = change.action != DELETE_SERVICE
                 attrs = _service_attrs(change.service) if full else _key_attrs(change.service.key)
             else:
-                attrs = _key_attrs(change.service.key) + _realserver_attrs(change.realserver,
-                                                                            change.action != DELETE_REALSERVER)
+                full = change.action != DELETE_REALSERVER
+                attrs = _key_attrs(change.service.key) + _realserver_attrs(change.realserver, full)
             requests.append((change.action, attrs, 'ipvsadm ' + change.rule()))
         self._exchange(requests)
 
