@@ -61,8 +61,13 @@ def scheduler_available(name):
 
 def check_schedulers(changes):
     """Fail before any write when a change needs a scheduler the kernel does not have."""
+    available = {}
     for change in changes:
-        if change.action in (ADD_SERVICE, EDIT_SERVICE) and not scheduler_available(change.service.scheduler):
+        if change.action not in (ADD_SERVICE, EDIT_SERVICE):
+            continue
+        if change.service.scheduler not in available:
+            available[change.service.scheduler] = scheduler_available(change.service.scheduler)
+        if not available[change.service.scheduler]:
             loaded = [name for name in SCHEDULERS if os.path.isdir(os.path.join(SYS_MODULE_DIR, 'ip_vs_' + name))]
             raise ParameterError(
                 'scheduler', change.service.scheduler,
@@ -104,6 +109,10 @@ def run(module, plan, describe):
     plan(live_table) returns (changes, keys of the services the diff shows; None for all).
     describe(table) returns the module-specific part of the result from the table after the run
     (with changed=True if it changed something besides the table, such as a file).
+
+    The table after the run is the live table with the changes applied, in check mode as after
+    a write: the backend applies every change or raises, so the table is not read back. Counters
+    of what the changes left alone are those just read; new services and real servers have none.
     """
     with connected(module) as backend:
         live = backend.read_table()
@@ -112,7 +121,6 @@ def run(module, plan, describe):
         after = apply_to_table(live, changes)
         if changes and not module.check_mode:
             backend.apply(changes)
-            after = backend.read_table()
         result = dict(backend=backend.name, changes=[change.rule() for change in changes])
         result.update(describe(after))
         result['changed'] = bool(changes) or result.get('changed', False)

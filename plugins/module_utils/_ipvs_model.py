@@ -11,6 +11,7 @@ tables are equal exactly when their configuration is; live counters never take p
 from __future__ import annotations
 
 import ipaddress
+import socket
 from dataclasses import dataclass, field, replace
 
 PROTOCOL_NUMBERS = {'tcp': 6, 'udp': 17, 'sctp': 132}
@@ -32,9 +33,31 @@ MAX_WEIGHT = 65535
 MAX_THRESHOLD = 2 ** 31 - 1
 
 
+def _ipv4_packed(address):
+    """Return the 4 bytes of a dotted-quad IPv4 address, or None for anything else.
+
+    inet_pton takes exactly the strings ipaddress.IPv4Address takes (four decimal octets, no
+    leading zeros) in a tenth of the time; callers fall back to ipaddress for everything else.
+    """
+    try:
+        return socket.inet_pton(socket.AF_INET, address)
+    except (OSError, TypeError, ValueError):
+        return None
+
+
 def family_of(address):
-    """Return 'ipv4' or 'ipv6' for an address string."""
+    """Return 'ipv4' or 'ipv6' for an address string; raise ValueError if it is not an address."""
+    if _ipv4_packed(address) is not None:
+        return 'ipv4'
     return 'ipv%d' % ipaddress.ip_address(address).version
+
+
+def normalize_address(address):
+    """Return an address string in its canonical form; raise ValueError if it is not an address."""
+    packed = _ipv4_packed(address)
+    if packed is not None:
+        return socket.inet_ntop(socket.AF_INET, packed)
+    return str(ipaddress.ip_address(address))
 
 
 def host_bits(family):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import socket
 import struct
+import sys
 
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import (
     FLAG_ONE_PACKET, FLAG_PERSISTENT, FORWARDING_CODES, PROTOCOL_NUMBERS,
@@ -70,6 +71,14 @@ GENL_HEADER = 4
 SO_RCVBUFFORCE = 33
 RECEIVE_BUFFER = 4 * 1024 * 1024
 WRITE_WINDOW = 256
+_ATTR_HEADER = struct.Struct('=HH')
+_NLMSG_HEADER = struct.Struct('=IHHII')
+_ERROR_CODE = struct.Struct('=i')
+# IPVS_*_ATTR_STATS64 as x86 and every other arch with unaligned access lays it out: ten u64 attributes
+# in order, no padding attributes. Anything else is read attribute by attribute.
+_STATS64 = struct.Struct('=' + 'HHQ' * len(STATS_FIELDS))
+_STATS64_LENGTHS = (12,) * len(STATS_FIELDS)
+_STATS64_KINDS = tuple(range(1, len(STATS_FIELDS) + 1))
 
 
 def _attr(kind, payload):
@@ -94,8 +103,10 @@ def parse_attrs(data):
     """Return {type: payload bytes} of a run of netlink attributes (nested flags stripped)."""
     attrs = {}
     offset = 0
-    while offset + 4 <= len(data):
-        length, kind = struct.unpack_from('=HH', data, offset)
+    end = len(data) - 4
+    unpack = _ATTR_HEADER.unpack_from
+    while offset <= end:
+        length, kind = unpack(data, offset)
         if length < 4:
             break
         attrs[kind & 0x3fff] = data[offset + 4:offset + length]
@@ -104,11 +115,11 @@ def parse_attrs(data):
 
 
 def _int(attrs, kind, default=0):
-    """Read an unsigned integer attribute of any width in host order."""
+    """Read an unsigned integer attribute of any width (u8, u16, u32, u64) in host order."""
     data = attrs.get(kind)
     if data is None:
         return default
-    return struct.unpack({1: '=B', 2: '=H', 4: '=I', 8: '=Q'}[len(data)], data)[0]
+    return int.from_bytes(data, sys.byteorder)
 
 
 def _pack_address(family, address):
@@ -116,8 +127,9 @@ def _pack_address(family, address):
 
 
 def _unpack_address(family, data):
-    size = 4 if family == 'ipv4' else 16
-    return socket.inet_ntop(FAMILIES[family], bytes(data[:size]))
+    if family == 'ipv4':
+        return socket.inet_ntop(socket.AF_INET, data[:4])
+    return socket.inet_ntop(socket.AF_INET6, data[:16])
 
 
 def _pack_netmask(family, prefix):
@@ -136,22 +148,31 @@ def _unpack_netmask(family, data):
 def _stats(data):
     if data is None:
         return {}
+    if len(data) == _STATS64.size:
+        fields = _STATS64.unpack(data)
+        if fields[0::3] == _STATS64_LENGTHS and fields[1::3] == _STATS64_KINDS:
+            return dict(zip(STATS_FIELDS, fields[2::3]))
     values = parse_attrs(data)
     return {name: _int(values, index) for index, name in enumerate(STATS_FIELDS, 1)}
 
 
-def _key_attrs(key):
-    """The attributes that name a service, nested in IPVS_CMD_ATTR_SERVICE."""
+def _key_payload(key):
+    """The attributes that name a service (what IPVS_CMD_ATTR_SERVICE nests)."""
     attrs = _u16(SVC_AF, FAMILIES[key.family])
     if key.fwmark:
-        return _attr(CMD_SERVICE, attrs + _u32(SVC_FWMARK, key.fwmark))
-    return _attr(CMD_SERVICE, attrs + _u16(SVC_PROTOCOL, PROTOCOL_NUMBERS[key.protocol])
-                 + _attr(SVC_ADDR, _pack_address(key.family, key.address)) + _be16(SVC_PORT, key.port))
+        return attrs + _u32(SVC_FWMARK, key.fwmark)
+    return (attrs + _u16(SVC_PROTOCOL, PROTOCOL_NUMBERS[key.protocol])
+            + _attr(SVC_ADDR, _pack_address(key.family, key.address)) + _be16(SVC_PORT, key.port))
+
+
+def _key_attrs(key):
+    """The attributes that name a service, nested in IPVS_CMD_ATTR_SERVICE."""
+    return _attr(CMD_SERVICE, _key_payload(key))
 
 
 def _service_attrs(service):
     """A whole service (key and settings), nested in IPVS_CMD_ATTR_SERVICE."""
-    key = parse_attrs(_key_attrs(service.key))[CMD_SERVICE]
+    key = _key_payload(service.key)
     return _attr(CMD_SERVICE, key + _attr(SVC_SCHED_NAME, service.scheduler.encode() + b'\0')
                  + _attr(SVC_FLAGS, struct.pack('=II', service.flag_bits(), 0xffffffff))
                  + _u32(SVC_TIMEOUT, service.persistence_timeout)
@@ -160,8 +181,9 @@ def _service_attrs(service):
 
 def _realserver_attrs(realserver, full):
     """A real server (its key, and its settings when full), nested in IPVS_CMD_ATTR_DEST."""
-    attrs = (_attr(DEST_ADDR, _pack_address(realserver.family, realserver.address))
-             + _be16(DEST_PORT, realserver.port) + _u16(DEST_ADDR_FAMILY, FAMILIES[realserver.family]))
+    family = realserver.family
+    attrs = (_attr(DEST_ADDR, _pack_address(family, realserver.address))
+             + _be16(DEST_PORT, realserver.port) + _u16(DEST_ADDR_FAMILY, FAMILIES[family]))
     if full:
         attrs += (_u32(DEST_FWD_METHOD, FORWARDING_CODES[realserver.forwarding])
                   + _u32(DEST_WEIGHT, realserver.weight) + _u32(DEST_U_THRESH, realserver.upper_threshold)
@@ -181,7 +203,7 @@ def _service_from_attrs(values):
     else:
         key = ServiceKey(family=family, protocol=PROTOCOL_NAMES[_int(values, SVC_PROTOCOL)],
                          address=_unpack_address(family, values[SVC_ADDR]),
-                         port=struct.unpack('>H', values[SVC_PORT])[0])
+                         port=int.from_bytes(values[SVC_PORT][:2], 'big'))
     bits = struct.unpack_from('=I', values[SVC_FLAGS])[0]
     scheduler = values[SVC_SCHED_NAME].rstrip(b'\0').decode()
     netmask = values.get(SVC_NETMASK)
@@ -197,15 +219,16 @@ def _service_from_attrs(values):
 def _realserver_from_attrs(values, service_family):
     """Return the RealServer that the attributes nested in IPVS_CMD_ATTR_DEST describe."""
     family = FAMILY_NAMES[_int(values, DEST_ADDR_FAMILY, FAMILIES[service_family])]
+    tunnel_port = values.get(DEST_TUN_PORT)
     return RealServer(
         address=_unpack_address(family, values[DEST_ADDR]),
-        port=struct.unpack('>H', values[DEST_PORT])[0],
+        port=int.from_bytes(values[DEST_PORT][:2], 'big'),
         forwarding=FORWARDING_NAMES.get(_int(values, DEST_FWD_METHOD) & FORWARD_MASK, 'dr'),
         weight=_int(values, DEST_WEIGHT),
         upper_threshold=_int(values, DEST_U_THRESH),
         lower_threshold=_int(values, DEST_L_THRESH),
         tunnel_type=TUNNEL_TYPE_NAMES.get(_int(values, DEST_TUN_TYPE), 'ipip'),
-        tunnel_port=struct.unpack('>H', values[DEST_TUN_PORT])[0] if DEST_TUN_PORT in values else 0,
+        tunnel_port=int.from_bytes(tunnel_port[:2], 'big') if tunnel_port is not None else 0,
         tunnel_checksum=TUNNEL_CHECKSUM_NAMES.get(_int(values, DEST_TUN_FLAGS), 'nocsum'),
         active_connections=_int(values, DEST_ACTIVE_CONNS),
         inactive_connections=_int(values, DEST_INACT_CONNS),
@@ -246,7 +269,8 @@ class NetlinkBackend:
     def _exchange(self, requests, dump=False):
         """Send requests, a list of (command, attribute bytes, what), a window at a time; return their replies.
 
-        Each reply is the {type: payload} of its top-level attributes.
+        Each reply is the {type: payload} of its top-level attributes. what says what a request does,
+        for the error message: a string, or the Change it applies (rendered only if it fails).
 
         Dumps go one at a time (a netlink socket runs one dump at a time). Raises IPVSError for the
         first request, in order, that the kernel refused.
@@ -261,7 +285,9 @@ class NetlinkBackend:
             answers, errors = self._receive(dict((sequence, index) for index, sequence in enumerate(sequences)))
             if errors:
                 first = min(errors)
-                raise IPVSError('%s failed: %s' % (batch[first][2], _describe(errors[first])))
+                what = batch[first][2]
+                what = what if isinstance(what, str) else 'ipvsadm ' + what.rule()
+                raise IPVSError('%s failed: %s' % (what, _describe(errors[first])))
             replies.extend(answers)
         return replies
 
@@ -269,15 +295,16 @@ class NetlinkBackend:
         """Read until every sequence in pending (sequence -> index) is answered; return (replies, errors)."""
         answers = [[] for _sequence in pending]
         errors = {}
+        unpack_header = _NLMSG_HEADER.unpack_from
         while pending:
             data = self._socket.recv(RECEIVE_BUFFER)
             offset = 0
             while offset < len(data):
-                length, kind, _flags, sequence, _pid = struct.unpack_from('=IHHII', data, offset)
+                length, kind, _flags, sequence, _pid = unpack_header(data, offset)
                 index = pending.get(sequence)
                 if index is not None:
                     if kind in (NLMSG_ERROR, NLMSG_DONE):
-                        code = -struct.unpack_from('=i', data, offset + NLMSG_HEADER)[0]
+                        code = -_ERROR_CODE.unpack_from(data, offset + NLMSG_HEADER)[0]
                         if code:
                             errors[index] = code
                         del pending[sequence]
@@ -303,14 +330,18 @@ class NetlinkBackend:
     def apply(self, changes):
         """Send every change, in order, over the one socket; stop at the first window the kernel refuses."""
         requests = []
+        keys = {}
         for change in changes:
             if change.realserver is None:
                 full = change.action != DELETE_SERVICE
                 attrs = _service_attrs(change.service) if full else _key_attrs(change.service.key)
             else:
                 full = change.action != DELETE_REALSERVER
-                attrs = _key_attrs(change.service.key) + _realserver_attrs(change.realserver, full)
-            requests.append((change.action, attrs, 'ipvsadm ' + change.rule()))
+                key = keys.get(change.service.key)
+                if key is None:
+                    key = keys[change.service.key] = _key_attrs(change.service.key)
+                attrs = key + _realserver_attrs(change.realserver, full)
+            requests.append((change.action, attrs, change))
         self._exchange(requests)
 
     def read_timeouts(self):

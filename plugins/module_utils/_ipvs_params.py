@@ -16,7 +16,7 @@ import re
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import ParameterError
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import (
     MAX_THRESHOLD, MAX_WEIGHT, SCHEDULERS, SCHEDULERS_WITH_FLAGS, RealServer, ServiceKey, VirtualService,
-    family_of, host_bits,
+    family_of, host_bits, normalize_address,
 )
 
 MAX_PERSISTENCE_TIMEOUT = 31 * 86400
@@ -73,7 +73,7 @@ def _in_range(name, value, low, high):
 
 def _address(name, value):
     try:
-        return str(ipaddress.ip_address(value))
+        return normalize_address(value)
     except ValueError:
         raise ParameterError(name, value, 'expected an IPv4 or IPv6 address without prefix or port')
 

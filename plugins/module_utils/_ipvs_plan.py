@@ -10,8 +10,7 @@ before applying it, and diff mode renders the table before and after it.
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import RealServer, VirtualService, rules
@@ -104,31 +103,50 @@ def plan_table(live_table, wanted_services, purge=False, absent_services=(), abs
 
 
 def apply_to_table(table, changes):
-    """Return a copy of table (dict key -> VirtualService) with changes applied, as the kernel would."""
-    result = copy.deepcopy(table)
+    """Return the table (dict key -> VirtualService) that changes leave, as the kernel would; table is not changed.
+
+    Copy on write: the result shares the services and real servers that no change touches with
+    table, and has its own copy of every service a change touches. Counters and stats of what
+    stays are kept; a new service or real server starts from zero.
+    """
+    result = dict(table)
+    own = set()
+
+    def writable(key):
+        """Return result's service under key, copied first unless it already belongs to result."""
+        service = result[key]
+        if key not in own:
+            service = result[key] = replace(service, realservers=dict(service.realservers), stats=dict(service.stats))
+            own.add(key)
+        return service
+
     for change in changes:
         key = change.service.key
-        if change.action == DELETE_SERVICE:
+        action = change.action
+        if action == DELETE_SERVICE:
             del result[key]
-        elif change.action == ADD_SERVICE:
+            own.discard(key)
+        elif action == ADD_SERVICE:
             result[key] = change.service.without_realservers()
-        elif change.action == EDIT_SERVICE:
-            result[key] = VirtualService(**dict(change.service.without_realservers().__dict__,
-                                                realservers=result[key].realservers, stats=result[key].stats))
-        elif change.action == DELETE_REALSERVER:
-            del result[key].realservers[change.realserver.key]
+            own.add(key)
+        elif action == EDIT_SERVICE:
+            current = result[key]
+            result[key] = replace(change.service, realservers=dict(current.realservers), stats=dict(current.stats))
+            own.add(key)
+        elif action == DELETE_REALSERVER:
+            del writable(key).realservers[change.realserver.key]
         else:
-            current = result[key].realservers.get(change.realserver.key)
-            updated = copy.deepcopy(change.realserver)
-            if current is not None:
-                updated.active_connections = current.active_connections
-                updated.inactive_connections = current.inactive_connections
-                updated.persistent_connections = current.persistent_connections
-                updated.stats = current.stats
+            realservers = writable(key).realservers
+            current = realservers.get(change.realserver.key)
+            if current is None:
+                updated = replace(change.realserver, active_connections=0, inactive_connections=0,
+                                  persistent_connections=0, stats={})
             else:
-                updated.active_connections = updated.inactive_connections = updated.persistent_connections = 0
-                updated.stats = {}
-            result[key].realservers[change.realserver.key] = updated
+                updated = replace(change.realserver, active_connections=current.active_connections,
+                                  inactive_connections=current.inactive_connections,
+                                  persistent_connections=current.persistent_connections,
+                                  stats=dict(current.stats))
+            realservers[change.realserver.key] = updated
     return result
 
 

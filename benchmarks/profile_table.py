@@ -1,0 +1,404 @@
+"""Profile lvs.cluster.ipvs_table on a keepalived-#2318-sized table, phase by phase, on this host.
+
+No kernel is needed: the module's main() runs in a fresh Python process per scenario against an
+in-memory backend, either the real NetlinkBackend talking to a fake kernel socket (default: the
+message coding, parsing and pipelining are the module's own code, the fake kernel's time is taken
+out of the figures) or a FakeBackend-like table of model objects (--backend memory). Each phase is
+timed by wrapping the function that does it; peak RSS is the child process's ru_maxrss.
+
+Scenarios: (a) from empty, (b) the same table again (no-op), (c) 1% change: 373 weights edited,
+23 services added, 23 removed (purge). The table is benchmarks/ipvs_scale.py's make_table. This is a
+benchmark: it prints figures and asserts nothing.
+
+  make collection
+  PYTHONPATH=build/collections .venv/bin/python benchmarks/profile_table.py [--backend netlink|memory|both]
+      [--services 2284] [--realservers 37298] [--cprofile 25]
+"""
+
+import argparse
+import collections
+import contextlib
+import copy
+import cProfile
+import gc
+import io
+import json
+import os
+import pickle
+import pstats
+import resource
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ('empty', 'noop', 'change')
+SCENARIO_TITLES = {'empty': '(a) from empty', 'noop': '(b) no-op re-apply', 'change': '(c) 1% change, purge'}
+PHASES = (
+    ('import', 'import ipvs_table (ansible basic)'),
+    ('validate', 'AnsibleModule: load args + validate'),
+    ('model', 'wanted_table: build the model'),
+    ('read', 'backend.read_table (live)'),
+    ('plan', 'plan_table'),
+    ('check', 'check_schedulers'),
+    ('apply_to_table', 'apply_to_table (predicted table)'),
+    ('apply', 'backend.apply'),
+    ('readback', 'backend.read_table (after apply)'),
+    ('describe', 'describe(): result services'),
+    ('run_rest', 'rest of run(): rules of changes, diff'),
+    ('exit', 'exit_json: remove_values + JSON'),
+)
+
+
+def progress(message):
+    print('[profile] %s' % message, file=sys.stderr, flush=True)
+
+
+def make_table(service_count, realserver_count, offset=0):
+    """The table generator of benchmarks/ipvs_scale.py (imported: it has no side effects but importing docker)."""
+    sys.path.insert(0, str(ROOT / 'benchmarks'))
+    try:
+        import ipvs_scale  # pylint: disable=import-outside-toplevel
+    finally:
+        sys.path.pop(0)
+    return ipvs_scale.make_table(service_count, realserver_count, offset)
+
+
+def changed_table(table):
+    """ipvs_scale.py's 1% change: drop the first 23 services, add 23 new ones, add 10 to 373 weights."""
+    result = [dict(service) for service in table[23:]] + make_table(23, 23 * 16, offset=len(table))
+    for service in result[:373]:
+        service['realservers'] = [dict(member) for member in service['realservers']]
+        service['realservers'][0]['weight'] += 10
+    return result
+
+
+class FakeKernel:
+    """Answers the NetlinkBackend's generic-netlink requests from an in-memory IPVS table of attribute bytes.
+
+    services: canonical service key attributes -> [service attributes, {real server key attributes: attributes}].
+    The time spent here is counted in self.seconds, so that the profile can leave it out.
+    """
+
+    def __init__(self, services=None):
+        from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_netlink as netlink  # pylint: disable=import-outside-toplevel
+        self.nl = netlink
+        self.services = services if services is not None else {}
+        self.datagrams = collections.deque()
+        self.seconds = 0.0
+        stats = b''.join(netlink._attr(index, struct.pack('=Q', 0)) for index in range(1, 11))
+        self.service_extra = netlink._attr(netlink.SVC_STATS64, stats)
+        self.dest_extra = (netlink._u32(netlink.DEST_ACTIVE_CONNS, 0) + netlink._u32(netlink.DEST_INACT_CONNS, 0)
+                           + netlink._u32(netlink.DEST_PERSIST_CONNS, 0)
+                           + netlink._attr(netlink.DEST_STATS64, stats))
+
+    def _service_key(self, values):
+        nl = self.nl
+        return b''.join(nl._attr(kind, values[kind])
+                        for kind in (nl.SVC_AF, nl.SVC_PROTOCOL, nl.SVC_ADDR, nl.SVC_PORT, nl.SVC_FWMARK)
+                        if kind in values)
+
+    def _dest_key(self, values):
+        nl = self.nl
+        return b''.join(nl._attr(kind, values[kind]) for kind in (nl.DEST_ADDR, nl.DEST_PORT) if kind in values)
+
+    @staticmethod
+    def _message(kind, flags, sequence, body):
+        return struct.pack('=IHHII', 16 + len(body), kind, flags, sequence, 0) + body
+
+    def _dump(self, sequence, bodies):
+        chunk, size = [], 0
+        for body in bodies:
+            chunk.append(self._message(0x1c, 2, sequence, body))  # any generic type, NLM_F_MULTI
+            size += len(chunk[-1])
+            if size > 16384:
+                self.datagrams.append(b''.join(chunk))
+                chunk, size = [], 0
+        chunk.append(self._message(self.nl.NLMSG_DONE, 2, sequence, struct.pack('=i', 0)))
+        self.datagrams.append(b''.join(chunk))
+
+    def send(self, data):
+        started = time.perf_counter()
+        nl = self.nl
+        offset, acks = 0, []
+        while offset < len(data):
+            length, _kind, flags, sequence, _pid = struct.unpack_from('=IHHII', data, offset)
+            command = data[offset + 16]
+            values = nl.parse_attrs(data[offset + 20:offset + length])
+            header = data[offset:offset + 16]
+            offset += length
+            genl = struct.pack('=BBH', command, 1, 0)
+            if command == nl.IPVS_CMD['get-service']:
+                self._dump(sequence, [genl + nl._attr(nl.CMD_SERVICE, attrs + self.service_extra)
+                                      for attrs, _dests in self.services.values()])
+                continue
+            if command == nl.IPVS_CMD['get-realserver']:
+                _attrs, dests = self.services[self._service_key(nl.parse_attrs(values[nl.CMD_SERVICE]))]
+                self._dump(sequence, [genl + nl._attr(nl.CMD_DEST, attrs + self.dest_extra)
+                                      for attrs in dests.values()])
+                continue
+            service = values[nl.CMD_SERVICE]
+            key = self._service_key(nl.parse_attrs(service))
+            if command == nl.IPVS_CMD['add-service']:
+                self.services[key] = [service, {}]
+            elif command == nl.IPVS_CMD['edit-service']:
+                self.services[key][0] = service
+            elif command == nl.IPVS_CMD['delete-service']:
+                del self.services[key]
+            else:
+                dest = values[nl.CMD_DEST]
+                dest_key = self._dest_key(nl.parse_attrs(dest))
+                if command == nl.IPVS_CMD['delete-realserver']:
+                    del self.services[key][1][dest_key]
+                else:
+                    self.services[key][1][dest_key] = dest
+            if flags & nl.NLM_F_ACK:
+                acks.append(self._message(nl.NLMSG_ERROR, 0, sequence, struct.pack('=i', 0) + header))
+        if acks:
+            self.datagrams.append(b''.join(acks))
+        self.seconds += time.perf_counter() - started
+
+    def recv(self, _size):
+        return self.datagrams.popleft()
+
+    def close(self):
+        pass
+
+
+def netlink_backend(kernel):
+    """A NetlinkBackend whose socket is the fake kernel (no pyroute2 family lookup, no real socket)."""
+    from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_netlink import NetlinkBackend  # pylint: disable=import-outside-toplevel
+    backend = NetlinkBackend.__new__(NetlinkBackend)
+    backend._family, backend._socket, backend._sequence = 0x20, kernel, 0
+    return backend
+
+
+class MemoryBackend:
+    """tests/unit/conftest.py's FakeBackend: the table as model objects, read as a deep copy."""
+
+    name = 'memory'
+
+    def __init__(self, table):
+        self.table = table
+        self.seconds = 0.0
+
+    def read_table(self):
+        return copy.deepcopy(self.table)
+
+    def apply(self, changes):
+        from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import apply_to_table  # pylint: disable=import-outside-toplevel
+        self.table = apply_to_table(self.table, changes)
+
+    def close(self):
+        pass
+
+
+class Done(Exception):
+    """main() called exit_json or fail_json."""
+
+
+def child(options):
+    """Run ipvs_table.main() once in this process and print the phase timings as JSON."""
+    args = json.loads(Path(options.args_file).read_text())
+    state = pickle.loads(Path(options.state_in).read_bytes()) if options.state_in else {}
+    times = collections.defaultdict(float)
+    started = time.perf_counter()
+    from ansible_collections.lvs.cluster.plugins.modules import ipvs_table  # pylint: disable=import-outside-toplevel
+    times['import'] = time.perf_counter() - started
+    from ansible.module_utils.testing import patch_module_args  # pylint: disable=import-outside-toplevel
+    from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_client  # pylint: disable=import-outside-toplevel
+
+    kernel = FakeKernel(state)
+    if options.backend == 'netlink':
+        backend = netlink_backend(kernel)
+    else:
+        backend = MemoryBackend(netlink_backend(kernel).read_table())
+        kernel = backend
+    outcome = {}
+
+    def timed(name, function):
+        def wrapper(*positional, **named):
+            start, kernel_before = time.perf_counter(), kernel.seconds
+            try:
+                return function(*positional, **named)
+            finally:
+                times[name] += time.perf_counter() - start - (kernel.seconds - kernel_before)
+        return wrapper
+
+    reads = []
+    original_read = backend.read_table
+
+    def read_table():
+        reads.append(1)
+        return timed('read' if len(reads) == 1 else 'readback', original_read)()
+
+    backend.read_table = read_table
+    backend.apply = timed('apply', backend.apply)
+
+    class TimedModule(ipvs_table.AnsibleModule):
+        def __init__(self, *positional, **named):
+            timed('validate', super().__init__)(*positional, **named)
+
+        def exit_json(self, **result):
+            start = time.perf_counter()
+            with contextlib.redirect_stdout(io.StringIO()) as output:
+                self._return_formatted(result)
+            times['exit'] += time.perf_counter() - start
+            text = output.getvalue()
+            outcome['json_bytes'] = len(text.encode())
+            returned = json.loads(text)
+            outcome['changed'] = returned['changed']
+            outcome['changes'] = dict(collections.Counter(line.split()[0] for line in returned['changes']))
+            outcome['services'] = len(returned.get('services', ()))
+            raise Done()
+
+        def fail_json(self, msg, **result):
+            outcome['failed'] = msg
+            raise Done()
+
+    original_run = ipvs_table.run
+
+    def run(module, plan, describe):
+        start = time.perf_counter()
+        try:
+            return original_run(module, plan, timed('describe', describe))
+        finally:
+            total = time.perf_counter() - start
+            times['run_rest'] = total - sum(times[name] for name in (
+                'read', 'plan', 'check', 'apply_to_table', 'apply', 'readback', 'describe', 'exit'))
+
+    ipvs_table.AnsibleModule = TimedModule
+    ipvs_table.run = run
+    ipvs_table.wanted_table = timed('model', ipvs_table.wanted_table)
+    ipvs_table.plan_table = timed('plan', ipvs_table.plan_table)
+    _ipvs_client.open_backend = lambda module: backend
+    # As in the lab, where the scheduler modules are loaded: one stat a lookup, then yes.
+    _ipvs_client.scheduler_available = lambda name: os.path.isdir('/sys/module/ip_vs_' + name) or True
+    _ipvs_client.check_schedulers = timed('check', _ipvs_client.check_schedulers)
+    _ipvs_client.apply_to_table = timed('apply_to_table', _ipvs_client.apply_to_table)
+
+    profiler = cProfile.Profile() if options.cprofile else None
+    if options.no_gc:
+        gc.disable()
+    with patch_module_args(args):
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        started = time.perf_counter()
+        if profiler:
+            profiler.enable()
+        try:
+            ipvs_table.main()
+        except Done:
+            pass
+        if profiler:
+            profiler.disable()
+        total = time.perf_counter() - started
+    outcome.update(times=dict(times), total=total + times['import'], fake_kernel=kernel.seconds,
+                   rss_before_kib=rss_before, peak_rss_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    if options.state_out and options.backend == 'netlink':
+        Path(options.state_out).write_bytes(pickle.dumps(kernel.services))
+    if profiler:
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats('cumulative').print_stats(options.cprofile)
+        outcome['cprofile'] = text.getvalue()
+    print(json.dumps(outcome))
+
+
+def run_child(scenario, backend, args_file, work, options):
+    state_in = '' if scenario == 'empty' else str(work / 'full.state')
+    command = [sys.executable, __file__, '--child', '--backend', backend, '--args-file', str(args_file),
+               '--state-in', state_in, '--cprofile', str(options.cprofile)] + (['--no-gc'] if options.no_gc else [])
+    if scenario == 'empty' and backend == 'netlink':
+        command += ['--state-out', str(work / 'full.state')]
+    output = subprocess.run(command, capture_output=True, text=True, check=False)
+    if output.returncode:
+        raise SystemExit('%s/%s failed:\n%s' % (scenario, backend, output.stderr[-3000:]))
+    return json.loads(output.stdout.splitlines()[-1])
+
+
+def best(runs):
+    """One result of several runs of a scenario: each time the fastest, the peak memory the largest."""
+    result = dict(runs[0])
+    result['times'] = {name: min(run['times'].get(name, 0.0) for run in runs) for name, _title in PHASES}
+    for name in ('total', 'fake_kernel'):
+        result[name] = min(run[name] for run in runs)
+    for name in ('rss_before_kib', 'peak_rss_kib'):
+        result[name] = max(run[name] for run in runs)
+    result['runs'] = len(runs)
+    return result
+
+
+def report(backend, results):
+    runs = max(result['runs'] for result in results.values())
+    print('\nipvs_table, backend %s: seconds on this host, fastest of %d run(s), fake kernel time left out'
+          % (backend, runs))
+    print('%-40s' % 'phase' + ''.join('%22s' % SCENARIO_TITLES[scenario] for scenario in results))
+    for name, title in PHASES:
+        print('%-40s' % title + ''.join('%22.3f' % result['times'].get(name, 0.0) for result in results.values()))
+    rows = (
+        ('total (import + main())', lambda r: '%.3f' % r['total']),
+        ('fake kernel (left out above)', lambda r: '%.3f' % r['fake_kernel']),
+        ('RSS before main() MiB', lambda r: '%.0f' % (r['rss_before_kib'] / 1024)),
+        ('peak RSS MiB', lambda r: '%.0f' % (r['peak_rss_kib'] / 1024)),
+        ('result JSON kB', lambda r: '%.0f' % (r.get('json_bytes', 0) / 1000)),
+        ('changed', lambda r: str(r.get('changed', r.get('failed')))),
+        ('changes', lambda r: ' '.join('%s:%d' % item for item in sorted(r.get('changes', {}).items())) or '-'),
+    )
+    for title, show in rows:
+        print('%-40s' % title + ''.join('%22s' % show(result) for result in results.values()))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--services', type=int, default=2284)
+    parser.add_argument('--realservers', type=int, default=37298)
+    parser.add_argument('--backend', choices=['netlink', 'memory', 'both'], default='netlink')
+    parser.add_argument('--scenario', choices=SCENARIOS + ('all',), default='all')
+    parser.add_argument('--runs', type=int, default=3, help='runs of each scenario; each phase shows its fastest')
+    parser.add_argument('--cprofile', type=int, default=0, help='print the top N functions of each run (cumulative)')
+    parser.add_argument('--no-gc', action='store_true', help='disable the cyclic garbage collector in the module run')
+    parser.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
+    parser.add_argument('--args-file', help=argparse.SUPPRESS)
+    parser.add_argument('--state-in', default='', help=argparse.SUPPRESS)
+    parser.add_argument('--state-out', default='', help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.child:
+        child(options)
+        return
+    work = Path(tempfile.mkdtemp(prefix='ipvs-profile-'))
+    table = make_table(options.services, options.realservers)
+    arguments = {
+        'empty': dict(backend='netlink', services=table),
+        'noop': dict(backend='netlink', services=table),
+        'change': dict(backend='netlink', services=changed_table(table), purge=True),
+    }
+    files = {}
+    for scenario, args in arguments.items():
+        files[scenario] = work / ('%s.json' % scenario)
+        files[scenario].write_text(json.dumps(args))
+    progress('table: %d services, %d real servers; work files in %s' % (
+        len(table), sum(len(service['realservers']) for service in table), work))
+    scenarios = SCENARIOS if options.scenario == 'all' else (options.scenario,)
+    backends = ('netlink', 'memory') if options.backend == 'both' else (options.backend,)
+    for backend in backends:
+        results = {}
+        for scenario in scenarios:
+            # The no-op and change scenarios start from the table a netlink from-empty run leaves.
+            if scenario != 'empty' and not (work / 'full.state').exists():
+                run_child('empty', 'netlink', files['empty'], work, options)
+            progress('%s, backend %s' % (SCENARIO_TITLES[scenario], backend))
+            runs = [run_child(scenario, backend, files[scenario], work, options)
+                    for _run in range(1 if options.cprofile else options.runs)]
+            results[scenario] = best(runs)
+            if options.cprofile:
+                print('\n== cProfile %s, %s ==\n%s' % (scenario, backend, results[scenario]['cprofile']))
+        report(backend, results)
+    for path in work.iterdir():
+        path.unlink()
+    work.rmdir()
+
+
+if __name__ == '__main__':
+    main()
