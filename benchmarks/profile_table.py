@@ -89,11 +89,14 @@ class FakeKernel:
         self.services = services if services is not None else {}
         self.datagrams = collections.deque()
         self.seconds = 0.0
-        stats = b''.join(netlink._attr(index, struct.pack('=Q', 0)) for index in range(1, 11))
-        self.service_extra = netlink._attr(netlink.SVC_STATS64, stats)
+        # What the kernel adds to a dump: connection counters, stats in 32 and in 64 bits.
+        stats32 = b''.join(netlink._attr(index, struct.pack('=Q' if index in (4, 5) else '=I', 0))
+                           for index in range(1, 11))
+        stats64 = b''.join(netlink._attr(index, struct.pack('=Q', 0)) for index in range(1, 11))
+        self.service_extra = netlink._attr(10, stats32) + netlink._attr(netlink.SVC_STATS64, stats64)
         self.dest_extra = (netlink._u32(netlink.DEST_ACTIVE_CONNS, 0) + netlink._u32(netlink.DEST_INACT_CONNS, 0)
-                           + netlink._u32(netlink.DEST_PERSIST_CONNS, 0)
-                           + netlink._attr(netlink.DEST_STATS64, stats))
+                           + netlink._u32(netlink.DEST_PERSIST_CONNS, 0) + netlink._attr(10, stats32)
+                           + netlink._attr(netlink.DEST_STATS64, stats64))
 
     def _service_key(self, values):
         nl = self.nl
@@ -219,6 +222,8 @@ def child(options):
         kernel = backend
     outcome = {}
 
+    peaks = {}
+
     def timed(name, function):
         def wrapper(*positional, **named):
             start, kernel_before = time.perf_counter(), kernel.seconds
@@ -226,6 +231,7 @@ def child(options):
                 return function(*positional, **named)
             finally:
                 times[name] += time.perf_counter() - start - (kernel.seconds - kernel_before)
+                peaks[name] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         return wrapper
 
     reads = []
@@ -247,6 +253,7 @@ def child(options):
             with contextlib.redirect_stdout(io.StringIO()) as output:
                 self._return_formatted(result)
             times['exit'] += time.perf_counter() - start
+            peaks['exit'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             text = output.getvalue()
             outcome['json_bytes'] = len(text.encode())
             returned = json.loads(text)
@@ -262,11 +269,11 @@ def child(options):
     original_run = ipvs_table.run
 
     def run(module, plan, describe):
-        start = time.perf_counter()
+        start, kernel_before = time.perf_counter(), kernel.seconds
         try:
             return original_run(module, plan, timed('describe', describe))
         finally:
-            total = time.perf_counter() - start
+            total = time.perf_counter() - start - (kernel.seconds - kernel_before)
             times['run_rest'] = total - sum(times[name] for name in (
                 'read', 'plan', 'check', 'apply_to_table', 'apply', 'readback', 'describe', 'exit'))
 
@@ -295,7 +302,7 @@ def child(options):
         if profiler:
             profiler.disable()
         total = time.perf_counter() - started
-    outcome.update(times=dict(times), total=total + times['import'], fake_kernel=kernel.seconds,
+    outcome.update(times=dict(times), peaks=peaks, total=total + times['import'], fake_kernel=kernel.seconds,
                    rss_before_kib=rss_before, peak_rss_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     if options.state_out and options.backend == 'netlink':
         Path(options.state_out).write_bytes(pickle.dumps(kernel.services))
@@ -322,6 +329,8 @@ def best(runs):
     """One result of several runs of a scenario: each time the fastest, the peak memory the largest."""
     result = dict(runs[0])
     result['times'] = {name: min(run['times'].get(name, 0.0) for run in runs) for name, _title in PHASES}
+    result['peaks'] = {name: max(run['peaks'].get(name, 0) for run in runs) for name, _title in PHASES
+                       if any(name in run['peaks'] for run in runs)}
     for name in ('total', 'fake_kernel'):
         result[name] = min(run[name] for run in runs)
     for name in ('rss_before_kib', 'peak_rss_kib'):
@@ -348,6 +357,12 @@ def report(backend, results):
     )
     for title, show in rows:
         print('%-40s' % title + ''.join('%22s' % show(result) for result in results.values()))
+    print('\npeak RSS MiB at the end of each phase (the phases that ran)')
+    for name, title in PHASES:
+        if any(name in result['peaks'] for result in results.values()):
+            print('%-40s' % title + ''.join('%22s' % ('%.0f' % (result['peaks'][name] / 1024)
+                                                      if name in result['peaks'] else '-')
+                                            for result in results.values()))
 
 
 def main():

@@ -122,6 +122,16 @@ class RealServer:
     def key(self):
         return (self.address, self.port)
 
+    def with_counters_of(self, other):
+        """Return a copy of this real server's configuration with other's counters and stats (none if None)."""
+        if other is None:
+            return RealServer(self.address, self.port, self.forwarding, self.weight, self.upper_threshold,
+                              self.lower_threshold, self.tunnel_type, self.tunnel_port, self.tunnel_checksum)
+        return RealServer(self.address, self.port, self.forwarding, self.weight, self.upper_threshold,
+                          self.lower_threshold, self.tunnel_type, self.tunnel_port, self.tunnel_checksum,
+                          other.active_connections, other.inactive_connections, other.persistent_connections,
+                          dict(other.stats))
+
     def settings(self):
         """Return the configuration as a tuple; the tunnel fields count only when forwarding is tun."""
         tunnel = (self.tunnel_type, self.tunnel_port, self.tunnel_checksum) if self.forwarding == 'tun' else ()

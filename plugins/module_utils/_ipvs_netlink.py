@@ -72,6 +72,9 @@ SO_RCVBUFFORCE = 33
 RECEIVE_BUFFER = 4 * 1024 * 1024
 WRITE_WINDOW = 256
 _ATTR_HEADER = struct.Struct('=HH')
+# parse_attrs' learnt layouts: size of a run of attributes -> (Struct, lengths, types, types without flags).
+_LAYOUTS = {}
+MAX_LAYOUTS = 256
 _NLMSG_HEADER = struct.Struct('=IHHII')
 _ERROR_CODE = struct.Struct('=i')
 # IPVS_*_ATTR_STATS64 as x86 and every other arch with unaligned access lays it out: ten u64 attributes
@@ -100,17 +103,39 @@ def _be16(kind, value):
 
 
 def parse_attrs(data):
-    """Return {type: payload bytes} of a run of netlink attributes (nested flags stripped)."""
+    """Return {type: payload bytes} of a run of netlink attributes (nested flags stripped).
+
+    The kernel sends every real server (and every service) with the same attributes in the same
+    order, so the layout of the first one of a size is kept as a Struct: a later run of that size
+    is unpacked in one call, and used only if its lengths and types are the ones learnt.
+    """
+    layout = _LAYOUTS.get(len(data))
+    if layout is not None:
+        fields = layout[0].unpack_from(data)
+        if fields[0::3] == layout[1] and fields[1::3] == layout[2]:
+            return dict(zip(layout[3], fields[2::3]))
+    return _walk_attrs(data)
+
+
+def _walk_attrs(data):
+    """parse_attrs attribute by attribute; learn the layout when the run is well formed."""
     attrs = {}
     offset = 0
     end = len(data) - 4
     unpack = _ATTR_HEADER.unpack_from
+    headers = []
     while offset <= end:
         length, kind = unpack(data, offset)
         if length < 4:
-            break
+            return attrs
         attrs[kind & 0x3fff] = data[offset + 4:offset + length]
+        headers.append((length, kind, ((length + 3) & ~3) - length))
         offset += (length + 3) & ~3
+    if headers and offset == len(data) and len(_LAYOUTS) < MAX_LAYOUTS:
+        _LAYOUTS[len(data)] = (
+            struct.Struct('=' + ''.join('HH%ds%dx' % (length - 4, pad) for length, _kind, pad in headers)),
+            tuple(length for length, _kind, _pad in headers), tuple(kind for _length, kind, _pad in headers),
+            tuple(kind & 0x3fff for _length, kind, _pad in headers))
     return attrs
 
 
@@ -179,19 +204,36 @@ def _service_attrs(service):
                  + _attr(SVC_NETMASK, _pack_netmask(service.key.family, service.persistence_prefix)))
 
 
+def _dest_layout(address_size, full):
+    """The Struct of an IPVS_CMD_ATTR_DEST: (length, type) headers, each value padded to 4 bytes.
+
+    Values are packed in host order; the ports go in as socket.htons(port), so they come out in
+    network order. One pack a real server instead of one per attribute: a table has tens of thousands.
+    """
+    layout = '=HH' + 'HH%ds' % address_size + 'HHH2x' * 2
+    if full:
+        layout += 'HHI' * 4 + 'HHB3x' + 'HHH2x' * 2
+    return struct.Struct(layout)
+
+
+_DEST_LAYOUTS = {(family, full): _dest_layout(size, full)
+                 for family, size in (('ipv4', 4), ('ipv6', 16)) for full in (False, True)}
+
+
 def _realserver_attrs(realserver, full):
     """A real server (its key, and its settings when full), nested in IPVS_CMD_ATTR_DEST."""
     family = realserver.family
-    attrs = (_attr(DEST_ADDR, _pack_address(family, realserver.address))
-             + _be16(DEST_PORT, realserver.port) + _u16(DEST_ADDR_FAMILY, FAMILIES[family]))
+    address = _pack_address(family, realserver.address)
+    layout = _DEST_LAYOUTS[family, full]
+    values = [layout.size, CMD_DEST, 4 + len(address), DEST_ADDR, address,
+              6, DEST_PORT, socket.htons(realserver.port), 6, DEST_ADDR_FAMILY, FAMILIES[family]]
     if full:
-        attrs += (_u32(DEST_FWD_METHOD, FORWARDING_CODES[realserver.forwarding])
-                  + _u32(DEST_WEIGHT, realserver.weight) + _u32(DEST_U_THRESH, realserver.upper_threshold)
-                  + _u32(DEST_L_THRESH, realserver.lower_threshold)
-                  + _attr(DEST_TUN_TYPE, struct.pack('=B', TUNNEL_TYPE_CODES[realserver.tunnel_type]))
-                  + _be16(DEST_TUN_PORT, realserver.tunnel_port)
-                  + _u16(DEST_TUN_FLAGS, TUNNEL_CHECKSUM_CODES[realserver.tunnel_checksum]))
-    return _attr(CMD_DEST, attrs)
+        values += [8, DEST_FWD_METHOD, FORWARDING_CODES[realserver.forwarding], 8, DEST_WEIGHT, realserver.weight,
+                   8, DEST_U_THRESH, realserver.upper_threshold, 8, DEST_L_THRESH, realserver.lower_threshold,
+                   5, DEST_TUN_TYPE, TUNNEL_TYPE_CODES[realserver.tunnel_type],
+                   6, DEST_TUN_PORT, socket.htons(realserver.tunnel_port),
+                   6, DEST_TUN_FLAGS, TUNNEL_CHECKSUM_CODES[realserver.tunnel_checksum]]
+    return layout.pack(*values)
 
 
 def _service_from_attrs(values):
@@ -216,24 +258,23 @@ def _service_from_attrs(values):
     )
 
 
+_DEST_NUMBERS = (DEST_FWD_METHOD, DEST_WEIGHT, DEST_U_THRESH, DEST_L_THRESH, DEST_TUN_TYPE, DEST_TUN_FLAGS,
+                 DEST_ACTIVE_CONNS, DEST_INACT_CONNS, DEST_PERSIST_CONNS)
+
+
 def _realserver_from_attrs(values, service_family):
     """Return the RealServer that the attributes nested in IPVS_CMD_ATTR_DEST describe."""
+    get = values.get
     family = FAMILY_NAMES[_int(values, DEST_ADDR_FAMILY, FAMILIES[service_family])]
-    tunnel_port = values.get(DEST_TUN_PORT)
+    # The unsigned integers in host order; an absent one reads as b'', which is 0.
+    (forwarding, weight, upper, lower, tunnel_type, tunnel_flags, active, inactive,
+     persistent) = [int.from_bytes(get(kind, b''), sys.byteorder) for kind in _DEST_NUMBERS]
     return RealServer(
-        address=_unpack_address(family, values[DEST_ADDR]),
-        port=int.from_bytes(values[DEST_PORT][:2], 'big'),
-        forwarding=FORWARDING_NAMES.get(_int(values, DEST_FWD_METHOD) & FORWARD_MASK, 'dr'),
-        weight=_int(values, DEST_WEIGHT),
-        upper_threshold=_int(values, DEST_U_THRESH),
-        lower_threshold=_int(values, DEST_L_THRESH),
-        tunnel_type=TUNNEL_TYPE_NAMES.get(_int(values, DEST_TUN_TYPE), 'ipip'),
-        tunnel_port=int.from_bytes(tunnel_port[:2], 'big') if tunnel_port is not None else 0,
-        tunnel_checksum=TUNNEL_CHECKSUM_NAMES.get(_int(values, DEST_TUN_FLAGS), 'nocsum'),
-        active_connections=_int(values, DEST_ACTIVE_CONNS),
-        inactive_connections=_int(values, DEST_INACT_CONNS),
-        persistent_connections=_int(values, DEST_PERSIST_CONNS),
-        stats=_stats(values.get(DEST_STATS64)),
+        _unpack_address(family, values[DEST_ADDR]), int.from_bytes(values[DEST_PORT][:2], 'big'),
+        FORWARDING_NAMES.get(forwarding & FORWARD_MASK, 'dr'), weight, upper, lower,
+        TUNNEL_TYPE_NAMES.get(tunnel_type, 'ipip'), int.from_bytes(get(DEST_TUN_PORT, b'')[:2], 'big'),
+        TUNNEL_CHECKSUM_NAMES.get(tunnel_flags, 'nocsum'), active, inactive, persistent,
+        _stats(get(DEST_STATS64)),
     )
 
 

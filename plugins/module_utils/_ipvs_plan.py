@@ -137,16 +137,8 @@ def apply_to_table(table, changes):
             del writable(key).realservers[change.realserver.key]
         else:
             realservers = writable(key).realservers
-            current = realservers.get(change.realserver.key)
-            if current is None:
-                updated = replace(change.realserver, active_connections=0, inactive_connections=0,
-                                  persistent_connections=0, stats={})
-            else:
-                updated = replace(change.realserver, active_connections=current.active_connections,
-                                  inactive_connections=current.inactive_connections,
-                                  persistent_connections=current.persistent_connections,
-                                  stats=dict(current.stats))
-            realservers[change.realserver.key] = updated
+            rs_key = change.realserver.key
+            realservers[rs_key] = change.realserver.with_counters_of(realservers.get(rs_key))
     return result
 
 
