@@ -12,7 +12,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
 export PYTHONPATH := $(CURDIR)/$(COLLECTIONS)
 LAB := python3 lab/lab.py
 
-.PHONY: help host-deps venv collection lint sanity unit lab-up lab-down lab-status integration molecule demo \
+.PHONY: help host-deps venv collection lint sanity unit keepalived-config lab-up lab-down lab-status integration molecule demo \
 	benchmark test clean
 
 help: ## List the targets
@@ -43,6 +43,9 @@ sanity: venv ## ansible-test sanity on a copy of the tracked files
 unit: venv collection ## Unit tests (no kernel needed)
 	$(BIN)/python -m pytest -q tests/unit
 
+keepalived-config: venv collection ## Every keepalived.conf the keepalived_ha role can render, through keepalived -t (host)
+	$(BIN)/python -m pytest -q tests/keepalived
+
 lab-up: ## Build (cached) and boot the lab VM with IPVS and Docker
 	$(LAB) up
 
@@ -66,7 +69,7 @@ demo: venv collection lab-up ## Bring up the lab, build the DR cluster with site
 benchmark: venv collection lab-up ## Print the IPVS scale figures (issue 6) measured in the lab
 	source <($(LAB) env) && $(BIN)/python benchmarks/ipvs_scale.py
 
-test: lint sanity unit lab-up integration molecule ## Everything CI runs
+test: lint sanity unit keepalived-config lab-up integration molecule ## Everything CI runs
 
 clean: ## Remove build output (the lab cache stays)
 	rm -rf build tests/output

@@ -30,6 +30,12 @@ options:
     description: Keep only the services with this C(owner) (V(director) or V(keepalived)); V(all) keeps every one.
     type: str
     default: director
+  keys_only:
+    description:
+      - Return only what names each service (protocol, address and port, or fwmark and family), as
+        O(lvs.cluster.ipvs_table#module:exclude) takes it.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -59,6 +65,7 @@ REALSERVER_KEYS = {'host', 'address', 'port', 'weight', 'upper_threshold', 'lowe
 PASSED_TO_IPVS = ('protocol', 'port', 'fwmark', 'family', 'scheduler', 'scheduler_flags', 'persistence_timeout',
                   'persistence_netmask', 'one_packet')
 TUNNEL_KEYS = ('tunnel_type', 'tunnel_port', 'tunnel_checksum')
+KEY_FIELDS = ('protocol', 'port', 'fwmark', 'family')
 
 
 def _fail(where, message):
@@ -112,15 +119,18 @@ def checked_services(services):
         yield index, service
 
 
-def ipvs_services(services, hostvars, owner='director'):
-    """Return the services of owner (or all) as lvs.cluster.ipvs_table's services."""
+def ipvs_services(services, hostvars, owner='director', keys_only=False):
+    """Return the services of owner (or all) as lvs.cluster.ipvs_table's services (or only their keys)."""
     result = []
     for index, service in checked_services(services):
         if owner != 'all' and service.get('owner', 'director') != owner:
             continue
-        item = dict((key, service[key]) for key in PASSED_TO_IPVS if key in service)
+        item = dict((key, service[key]) for key in (KEY_FIELDS if keys_only else PASSED_TO_IPVS) if key in service)
         if 'fwmark' not in service:
             item['address'] = service['vip']
+        if keys_only:
+            result.append(item)
+            continue
         forwarding = service.get('forwarding', 'dr')
         tunnel = dict((key, service[key]) for key in TUNNEL_KEYS if key in service)
         item['realservers'] = []
@@ -154,15 +164,19 @@ def _identity(service):
             service.get('port'))
 
 
-def drain_departed(wanted, live):
+def drain_departed(wanted, live, exclude=()):
     """Return wanted (ipvs_table services) plus, drained, the live real servers and services it no longer has.
 
-    live is lvs.cluster.ipvs_info's services. Returns wanted unchanged when nothing departed.
+    live is lvs.cluster.ipvs_info's services; services named in exclude (owned by another program) are
+    left alone. Returns wanted unchanged when nothing departed.
     """
     result = [dict(service, realservers=list(service.get('realservers', []))) for service in wanted]
     by_identity = dict((_identity(service), service) for service in result)
+    excluded = set(_identity(service) for service in exclude)
     changed = False
     for service in live:
+        if _identity(service) in excluded:
+            continue
         target = by_identity.get(_identity(service))
         if target is None:
             target = dict((key, service[key]) for key in IDENTITY_KEYS if service.get(key) is not None)

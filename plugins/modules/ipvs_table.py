@@ -125,6 +125,36 @@ options:
     description: Delete the services, and the real servers of declared services, that O(services) does not list.
     type: bool
     default: false
+  exclude:
+    description:
+      - Services that this task leaves alone, as another program owns them (for example keepalived, which does not
+        restore entries changed behind its back): O(purge) keeps them, O(save_to) leaves them out, and declaring
+        one of them in O(services) is an error.
+      - Each names a service by O(exclude[].protocol), O(exclude[].address) and O(exclude[].port), or by
+        O(exclude[].fwmark) and O(exclude[].family).
+    type: list
+    elements: dict
+    default: []
+    version_added: 0.1.0
+    suboptions:
+      protocol:
+        description: Protocol of the service.
+        type: str
+        choices: [tcp, udp, sctp]
+        default: tcp
+      address:
+        description: Virtual IP address.
+        type: str
+      port:
+        description: Port of the service.
+        type: int
+      fwmark:
+        description: Firewall mark of the service.
+        type: int
+      family:
+        description: Address family of a firewall-mark service.
+        type: str
+        choices: [ipv4, ipv6]
   save_to:
     description:
       - Write the table that results, in C(ipvsadm -R) form (thresholds included), to this file, so that it can be
@@ -190,19 +220,22 @@ from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import Pa
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import rules
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_params import (
     BACKEND_OPTIONS, SERVICE_KEY_OPTIONS, SERVICE_KEY_RULES, SERVICE_SETTINGS_OPTIONS, realservers_option,
-    service_with_realservers,
+    service_key, service_with_realservers,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import plan_table
 from ansible_collections.lvs.cluster.plugins.module_utils._persist import write_if_changed
 
 
-def wanted_table(services):
+def wanted_table(services, excluded):
     """Return (services to keep, keys of services to delete, real servers to delete per service key)."""
     keep, delete, absent_realservers, seen = [], [], {}, set()
     for index, params in enumerate(services):
         service, absent = service_with_realservers(params, 'services[%d].' % index)
         if service.key in seen:
             raise ParameterError('services[%d]' % index, service.key.switches(), 'each service may appear once')
+        if service.key in excluded:
+            raise ParameterError('services[%d]' % index, service.key.switches(),
+                                 'a service listed in exclude, which this task must leave alone')
         seen.add(service.key)
         if params['state'] == 'absent':
             delete.append(service.key)
@@ -220,20 +253,26 @@ def main():
         BACKEND_OPTIONS,
         services=dict(type='list', elements='dict', default=[], options=service_options, **SERVICE_KEY_RULES),
         purge=dict(type='bool', default=False),
+        exclude=dict(type='list', elements='dict', default=[], options=SERVICE_KEY_OPTIONS, **SERVICE_KEY_RULES),
         save_to=dict(type='path'),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    keep, delete, absent_realservers = validated(module, lambda: wanted_table(module.params['services']))
+    excluded = validated(module, lambda: set(service_key(params, 'exclude[%d].' % index)
+                                             for index, params in enumerate(module.params['exclude'])))
+    keep, delete, absent_realservers = validated(module, lambda: wanted_table(module.params['services'], excluded))
 
     def plan(live):
-        return plan_table(live, keep, purge=module.params['purge'], absent_services=delete,
-                          absent_realservers=absent_realservers), None
+        managed = dict((key, service) for key, service in live.items() if key not in excluded)
+        changes = plan_table(managed, keep, purge=module.params['purge'], absent_services=delete,
+                             absent_realservers=absent_realservers)
+        return changes, None if not excluded else set(managed) | set(service.key for service in keep)
 
     def describe(table):
-        result = dict(services=[table[key].to_result() for key in sorted(table)])
+        managed = [table[key] for key in sorted(table) if key not in excluded]
+        result = dict(services=[service.to_result() for service in managed])
         if module.params['save_to']:
             result['saved'] = result['changed'] = write_if_changed(
-                module, module.params['save_to'], '\n'.join(rules(table.values())) + '\n')
+                module, module.params['save_to'], '\n'.join(rules(managed)) + '\n')
         return result
 
     run(module, plan, describe)
