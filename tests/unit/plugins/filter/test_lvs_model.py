@@ -79,3 +79,16 @@ def test_vip_interface_is_the_nic_in_the_vips_subnet():
     assert vip_interface('10.89.0.100', facts) == 'eth1'
     assert vip_interface('2001:db8::100', facts) == 'eth1'
     assert vip_interface('192.0.2.10', facts) == 'eth0'
+
+
+def test_keys_only_names_the_services_of_an_owner():
+    assert ipvs_services(MODEL, HOSTVARS, owner='keepalived', keys_only=True) == [
+        {'protocol': 'udp', 'port': 53, 'address': '10.89.0.100'}]
+
+
+def test_drain_departed_leaves_excluded_services_alone():
+    live = [{'protocol': 'udp', 'address': '10.89.0.100', 'port': 53,
+             'realservers': [{'address': '10.89.0.13', 'port': 53, 'forwarding': 'dr'}]}]
+    keepalived_keys = ipvs_services(MODEL, HOSTVARS, owner='keepalived', keys_only=True)
+    assert drain_departed([], live, keepalived_keys) == []
+    assert drain_departed([], live)[0]['realservers'][0]['state'] == 'drained'

@@ -137,6 +137,19 @@ def test_table_save_to_writes_restorable_rules(fake_backend, run_module, tmp_pat
     assert not again['changed'] and not again['saved']
 
 
+def test_table_leaves_excluded_services_alone(fake_backend, run_module, tmp_path):
+    keepalived_owned = dict(protocol='tcp', address='192.0.2.20', port=443, realservers=[dict(address='198.51.100.13')])
+    run_module(ipvs_table.main, dict(services=[WEB, keepalived_owned]))
+    exclude = [dict(address='192.0.2.20', port=443)]
+    target = tmp_path / 'ipvs.rules'
+    result = run_module(ipvs_table.main, dict(services=[], purge=True, exclude=exclude, save_to=str(target)))
+    assert result['changes'] == ['-D -t 192.0.2.10:80']
+    assert target.read_text() == '\n' and [service['port'] for service in result['services']] == []
+    assert not run_module(ipvs_table.main, dict(services=[], purge=True, exclude=exclude))['changed']
+    clash = run_module(ipvs_table.main, dict(services=[keepalived_owned], exclude=exclude))
+    assert clash['failed'] and clash['parameter'] == 'services[0]' and 'listed in exclude' in clash['msg']
+
+
 def test_info_reports_rules(fake_backend, run_module):
     run_module(ipvs_service.main, WEB)
     result = run_module(ipvs_info.main, {})
