@@ -21,6 +21,7 @@ import contextlib
 import copy
 import cProfile
 import gc
+import importlib
 import io
 import json
 import os
@@ -51,6 +52,11 @@ PHASES = (
     ('run_rest', 'rest of run(): rules of changes, diff'),
     ('exit', 'exit_json: remove_values + JSON'),
 )
+
+
+def collection_module(name):
+    """Import a module of the collection late: the module process times importing ipvs_table itself."""
+    return importlib.import_module('ansible_collections.lvs.cluster.plugins.' + name)
 
 
 def progress(message):
@@ -84,7 +90,7 @@ class FakeKernel:
     """
 
     def __init__(self, services=None):
-        from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_netlink as netlink  # pylint: disable=import-outside-toplevel
+        netlink = collection_module('module_utils._ipvs_netlink')
         self.nl = netlink
         self.services = services if services is not None else {}
         self.datagrams = collections.deque()
@@ -173,8 +179,8 @@ class FakeKernel:
 
 def netlink_backend(kernel):
     """A NetlinkBackend whose socket is the fake kernel (no pyroute2 family lookup, no real socket)."""
-    from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_netlink import NetlinkBackend  # pylint: disable=import-outside-toplevel
-    backend = NetlinkBackend.__new__(NetlinkBackend)
+    backend_class = collection_module('module_utils._ipvs_netlink').NetlinkBackend
+    backend = backend_class.__new__(backend_class)
     backend._family, backend._socket, backend._sequence = 0x20, kernel, 0
     return backend
 
@@ -192,8 +198,7 @@ class MemoryBackend:
         return copy.deepcopy(self.table)
 
     def apply(self, changes):
-        from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import apply_to_table  # pylint: disable=import-outside-toplevel
-        self.table = apply_to_table(self.table, changes)
+        self.table = collection_module('module_utils._ipvs_plan').apply_to_table(self.table, changes)
 
     def close(self):
         pass
@@ -209,10 +214,10 @@ def child(options):
     state = pickle.loads(Path(options.state_in).read_bytes()) if options.state_in else {}
     times = collections.defaultdict(float)
     started = time.perf_counter()
-    from ansible_collections.lvs.cluster.plugins.modules import ipvs_table  # pylint: disable=import-outside-toplevel
+    ipvs_table = collection_module('modules.ipvs_table')
     times['import'] = time.perf_counter() - started
-    from ansible.module_utils.testing import patch_module_args  # pylint: disable=import-outside-toplevel
-    from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_client  # pylint: disable=import-outside-toplevel
+    patch_module_args = importlib.import_module('ansible.module_utils.testing').patch_module_args
+    _ipvs_client = collection_module('module_utils._ipvs_client')
 
     kernel = FakeKernel(state)
     if options.backend == 'netlink':

@@ -10,10 +10,11 @@ import pytest
 pytest.importorskip('pyroute2')
 
 from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_netlink as netlink  # noqa: E402
-from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import IPVSUnavailable  # noqa: E402
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import IPVSError, IPVSUnavailable  # noqa: E402
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import (  # noqa: E402
     RealServer, ServiceKey, VirtualService,
 )
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import plan_service  # noqa: E402
 
 IPVS_SVC_ATTR_NETMASK = 9
 IPVS_DEST_ATTR_TUN_PORT = 14
@@ -73,3 +74,112 @@ def test_a_kernel_without_ipvs_gets_a_sentence_not_a_traceback():
     with pytest.raises(IPVSUnavailable) as error:
         netlink.NetlinkBackend()
     assert 'modprobe ip_vs' in str(error.value) and 'lab' in str(error.value)
+
+
+def reference_realserver_attrs(realserver, full):
+    """The real server attributes composed one by one, as include/uapi/linux/ip_vs.h declares them."""
+    family = netlink.FAMILIES[realserver.family]
+    size = 4 if realserver.family == 'ipv4' else 16
+    address = netlink.socket.inet_pton(family, realserver.address)[:size]
+    attrs = (nla(1, address) + nla(2, struct.pack('>H', realserver.port)) + b'\0\0'
+             + nla(11, struct.pack('=H', family)) + b'\0\0')
+    if full:
+        attrs += (nla(3, struct.pack('=I', netlink.FORWARDING_CODES[realserver.forwarding]))
+                  + nla(4, struct.pack('=I', realserver.weight)) + nla(5, struct.pack('=I', realserver.upper_threshold))
+                  + nla(6, struct.pack('=I', realserver.lower_threshold))
+                  + nla(13, struct.pack('=B', netlink.TUNNEL_TYPE_CODES[realserver.tunnel_type])) + b'\0\0\0'
+                  + nla(14, struct.pack('>H', realserver.tunnel_port)) + b'\0\0'
+                  + nla(15, struct.pack('=H', netlink.TUNNEL_CHECKSUM_CODES[realserver.tunnel_checksum])) + b'\0\0')
+    return nla(netlink.CMD_DEST, attrs)
+
+
+@pytest.mark.parametrize('full', [True, False])
+@pytest.mark.parametrize('realserver', [
+    RealServer('198.51.100.11', 80, weight=7, upper_threshold=100, lower_threshold=10),
+    RealServer('198.51.100.11', 443, forwarding='tun', tunnel_type='gue', tunnel_port=6080, tunnel_checksum='remcsum'),
+    RealServer('2001:db8::11', 65535, forwarding='nat', weight=65535, upper_threshold=2 ** 31 - 1),
+])
+def test_realserver_attributes_are_the_attributes_one_by_one(realserver, full):
+    assert netlink._realserver_attrs(realserver, full) == reference_realserver_attrs(realserver, full)
+
+
+def walk(data):
+    """parse_attrs without its learnt layouts."""
+    attrs = {}
+    offset = 0
+    while offset + 4 <= len(data):
+        length, kind = struct.unpack_from('=HH', data, offset)
+        if length < 4:
+            break
+        attrs[kind & 0x3fff] = data[offset + 4:offset + length]
+        offset += (length + 3) & ~3
+    return attrs
+
+
+@pytest.mark.parametrize('runs', [
+    # Same size, other types, other lengths, nested flags, a truncated and a zero-length attribute.
+    [nla(1, b'abcd') + nla(2, b'\x01\x02') + b'\0\0', nla(3, b'abcd') + nla(2, b'\x01\x02') + b'\0\0',
+     nla(1, b'ab') + b'\0\0' + nla(2, b'\x01\x02\x03\x04'), nla(1 | 0x8000, b'abcd') + nla(2, b'\x01\x02') + b'\0\0',
+     nla(1, b'abcd') + struct.pack('=HH', 0, 2) + b'\0' * 4, nla(1, b'abcd') + struct.pack('=HH', 40, 2) + b'\0' * 4],
+    [b'', b'\0\0', nla(5, b'') + nla(6, b'x') + b'\0\0\0', nla(5, b'') + nla(6, b'y') + b'\0\0\0'],
+])
+def test_learnt_layouts_parse_as_attribute_by_attribute(runs):
+    netlink._LAYOUTS.clear()
+    for _round in range(2):
+        for data in runs:
+            assert netlink.parse_attrs(data) == walk(data)
+
+
+def test_a_realserver_dump_decodes_the_same_with_learnt_layouts():
+    stats64 = b''.join(nla(index, struct.pack('=Q', index * 1000)) for index in range(1, 11))
+    payload = (netlink._realserver_attrs(RealServer('198.51.100.11', 80, weight=3), True)[4:]
+               + nla(7, struct.pack('=I', 5)) + nla(8, struct.pack('=I', 6)) + nla(9, struct.pack('=I', 7))
+               + nla(12, stats64))
+    netlink._LAYOUTS.clear()
+    first = netlink._realserver_from_attrs(netlink.parse_attrs(payload), 'ipv4')
+    second = netlink._realserver_from_attrs(netlink.parse_attrs(payload), 'ipv4')
+    assert first == second and len(netlink._LAYOUTS) == 1
+    assert (first.address, first.port, first.weight, first.counters()) == (
+        '198.51.100.11', 80, 3, dict(active_connections=5, inactive_connections=6, persistent_connections=7))
+    assert first.stats == dict(zip(netlink.STATS_FIELDS, range(1000, 11000, 1000)))
+
+
+def test_stats_with_padding_attributes_are_read_one_by_one():
+    padded = (b''.join(nla(index, struct.pack('=Q', index)) for index in range(1, 10))
+              + nla(11, b'') + nla(10, struct.pack('=Q', 10)))
+    assert netlink._stats(padded) == dict(zip(netlink.STATS_FIELDS, range(1, 11)))
+
+
+class RefusingSocket:
+    """Acknowledges every request but the n-th, which it refuses with EEXIST."""
+
+    def __init__(self, refuse):
+        self.refuse = refuse
+        self.replies = []
+
+    def send(self, data):
+        offset, index = 0, 0
+        while offset < len(data):
+            length, _kind, _flags, sequence, _pid = struct.unpack_from('=IHHII', data, offset)
+            code = -17 if index == self.refuse else 0
+            self.replies.append(struct.pack('=IHHII', 36, netlink.NLMSG_ERROR, 0, sequence, 0)
+                                + struct.pack('=i', code) + data[offset:offset + 16])
+            offset += length
+            index += 1
+
+    def recv(self, _size):
+        replies, self.replies = b''.join(self.replies), []
+        return replies
+
+
+def test_a_refused_change_is_named_as_its_ipvsadm_rule():
+    backend = netlink.NetlinkBackend.__new__(netlink.NetlinkBackend)
+    backend._family, backend._socket, backend._sequence = 0x20, RefusingSocket(refuse=2), 0
+    service = VirtualService(key=ServiceKey('ipv4', 'tcp', '192.0.2.10', 80), scheduler='wrr')
+    for last_octet in (11, 12):
+        service.realservers[('198.51.100.%d' % last_octet, 80)] = RealServer('198.51.100.%d' % last_octet, 80)
+    changes = plan_service(None, service)
+    with pytest.raises(IPVSError) as error:
+        backend.apply(changes)
+    assert str(error.value) == ('ipvsadm -a -t 192.0.2.10:80 -r 198.51.100.12:80 -g -w 1 failed: '
+                                'it exists already (errno 17, EEXIST)')

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_ipvsadm import parse_rules
@@ -9,7 +11,8 @@ from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import (
     RealServer, ServiceKey, VirtualService, rules,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import (
-    apply_to_table, plan_service, plan_table, table_diff,
+    ADD_SERVICE, DELETE_REALSERVER, DELETE_SERVICE, EDIT_SERVICE, Change, apply_to_table, plan_service, plan_table,
+    table_diff,
 )
 
 WEB = ServiceKey(family='ipv4', protocol='tcp', address='192.0.2.10', port=80)
@@ -113,3 +116,99 @@ def test_diff_shows_only_the_named_services():
     diff = table_diff(before, after, [WEB])
     assert diff['before'] == ''
     assert diff['after'] == '-A -t 192.0.2.10:80 -s wrr\n-a -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 1\n'
+
+
+def snapshot(table):
+    """Everything a table holds, counters and stats included, as plain data."""
+    return {key: (service.settings(), dict(service.stats),
+                  {rs_key: (rs.settings(), rs.counters(), dict(rs.stats))
+                   for rs_key, rs in service.realservers.items()})
+            for key, service in table.items()}
+
+
+def deep_copying_apply(table, changes):
+    """apply_to_table as it was, copying the whole table first: what the copy-on-write one must match."""
+    result = copy.deepcopy(table)
+    for change in changes:
+        key = change.service.key
+        if change.action == DELETE_SERVICE:
+            del result[key]
+        elif change.action == ADD_SERVICE:
+            result[key] = change.service.without_realservers()
+        elif change.action == EDIT_SERVICE:
+            result[key] = VirtualService(**dict(change.service.without_realservers().__dict__,
+                                                realservers=result[key].realservers, stats=result[key].stats))
+        elif change.action == DELETE_REALSERVER:
+            del result[key].realservers[change.realserver.key]
+        else:
+            current = result[key].realservers.get(change.realserver.key)
+            updated = copy.deepcopy(change.realserver)
+            if current is not None:
+                updated.active_connections = current.active_connections
+                updated.inactive_connections = current.inactive_connections
+                updated.persistent_connections = current.persistent_connections
+                updated.stats = current.stats
+            else:
+                updated.active_connections = updated.inactive_connections = updated.persistent_connections = 0
+                updated.stats = {}
+            result[key].realservers[change.realserver.key] = updated
+    return result
+
+
+def busy_table():
+    other = VirtualService(key=ServiceKey('ipv4', 'udp', '192.0.2.10', 53), scheduler='rr', stats={'connections': 4})
+    other.realservers[('198.51.100.21', 53)] = RealServer('198.51.100.21', 53, active_connections=4)
+    live = web('wrr', member(11, active_connections=7, stats={'connections': 9}), member(12, 2, inactive_connections=3),
+               stats={'connections': 12})
+    return {WEB: live, other.key: other}
+
+
+@pytest.mark.parametrize('wanted, purge', [
+    ([web('sh', member(11, 5), member(13), scheduler_flags=('sh-port',))], True),
+    ([web('wrr', member(11), member(12, 2))], True),
+    ([], True),
+    ([web('wrr', member(12, 4))], False),
+    ([web('wrr', member(11)), VirtualService(key=ServiceKey('ipv6', 'tcp', '2001:db8::1', 443), scheduler='rr',
+                                             realservers={('2001:db8::11', 443): RealServer('2001:db8::11', 443)})],
+     False),
+])
+def test_apply_to_table_leaves_the_live_table_as_it_was(wanted, purge):
+    live = busy_table()
+    before = snapshot(live)
+    changes = plan_table(live, wanted, purge=purge)
+    after = apply_to_table(live, changes)
+    assert snapshot(live) == before
+    assert snapshot(after) == snapshot(deep_copying_apply(live, changes))
+
+
+def test_apply_to_table_copies_only_what_a_change_touches():
+    live = busy_table()
+    dns = ServiceKey('ipv4', 'udp', '192.0.2.10', 53)
+    after = apply_to_table(live, plan_service(live[WEB], web('wrr', member(11, 5), member(12, 2))))
+    assert after is not live and after[dns] is live[dns]
+    assert after[WEB] is not live[WEB] and after[WEB].realservers is not live[WEB].realservers
+    assert after[WEB].realservers[('198.51.100.12', 80)] is live[WEB].realservers[('198.51.100.12', 80)]
+    assert after[WEB].realservers[('198.51.100.11', 80)].weight == 5
+    assert live[WEB].realservers[('198.51.100.11', 80)].weight == 1
+
+
+def test_apply_to_table_keeps_counters_of_what_stays_and_starts_new_entries_at_zero():
+    live = busy_table()
+    wanted = web('sh', member(11, 5, active_connections=99), member(13, stats={'connections': 1}),
+                 scheduler_flags=('sh-fallback',))
+    after = apply_to_table(live, plan_service(live[WEB], wanted, purge_realservers=True))[WEB]
+    assert after.scheduler == 'sh' and after.stats == {'connections': 12}
+    assert sorted(after.realservers) == [('198.51.100.11', 80), ('198.51.100.13', 80)]
+    edited, added = after.realservers[('198.51.100.11', 80)], after.realservers[('198.51.100.13', 80)]
+    assert edited.weight == 5 and edited.counters()['active_connections'] == 7 and edited.stats == {'connections': 9}
+    assert added.counters() == dict(active_connections=0, inactive_connections=0, persistent_connections=0)
+    assert added.stats == {}
+    assert wanted.realservers[('198.51.100.13', 80)].stats == {'connections': 1}
+
+
+def test_apply_to_table_readds_a_deleted_service_empty():
+    live = busy_table()
+    changes = [Change(DELETE_SERVICE, live[WEB]), Change(ADD_SERVICE, web('rr'))]
+    after = apply_to_table(live, changes)
+    assert after[WEB].scheduler == 'rr' and after[WEB].realservers == {} and after[WEB].stats == {}
+    assert len(live[WEB].realservers) == 2

@@ -1,0 +1,142 @@
+"""run(): read once, plan, apply, and report the predicted table without reading it back."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_client
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import RealServer, ServiceKey, VirtualService
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import (
+    ADD_SERVICE, EDIT_SERVICE, Change, plan_table,
+)
+
+WEB = ServiceKey('ipv4', 'tcp', '192.0.2.10', 80)
+DNS = ServiceKey('ipv4', 'udp', '192.0.2.10', 53)
+
+
+class Exited(Exception):
+    pass
+
+
+class FakeModule:
+    """What run() uses of an AnsibleModule."""
+
+    def __init__(self, check_mode=False, diff=False):
+        self.params = {'backend': 'auto'}
+        self.check_mode = check_mode
+        self._diff = diff
+        self.result = None
+
+    def exit_json(self, **result):
+        self.result = result
+        raise Exited()
+
+    def fail_json(self, msg, **result):
+        self.result = dict(result, msg=msg, failed=True)
+        raise Exited()
+
+
+def service(key, scheduler='wrr', *members, **settings):
+    result = VirtualService(key=key, scheduler=scheduler, **settings)
+    for member in members:
+        result.realservers[member.key] = member
+    return result
+
+
+def member(last_octet, weight=1, **options):
+    return RealServer(address='198.51.100.%d' % last_octet, port=80, weight=weight, **options)
+
+
+def live_table():
+    """A table as a backend reads it: counters and stats on everything."""
+    web = service(WEB, 'wrr', member(11, active_connections=5, inactive_connections=2, persistent_connections=1,
+                                     stats={'connections': 70}),
+                  member(12, 2, active_connections=3, stats={'connections': 30}), stats={'connections': 100})
+    dns = service(DNS, 'rr', member(21, active_connections=9, stats={'connections': 9}), stats={'connections': 9})
+    return {WEB: web, DNS: dns}
+
+
+def run(module, backend, wanted, purge=False):
+    def plan(live):
+        return plan_table(live, wanted, purge=purge), None
+
+    def describe(table):
+        return dict(services={key: table[key].to_result() for key in table})
+
+    with pytest.raises(Exited):
+        _ipvs_client.run(module, plan, describe)
+    return module.result
+
+
+def count_reads(backend):
+    reads = []
+    original = backend.read_table
+
+    def read_table():
+        reads.append(1)
+        return original()
+    backend.read_table = read_table
+    return reads
+
+
+def test_the_table_is_read_once_and_not_read_back_after_apply(fake_backend):
+    fake_backend.table = live_table()
+    reads = count_reads(fake_backend)
+    wanted = [service(WEB, 'wrr', member(11, 5), member(12, 2), member(13)),
+              service(ServiceKey('ipv4', 'tcp', '192.0.2.10', 443), 'rr', member(11))]
+    result = run(FakeModule(), fake_backend, wanted)
+    assert len(reads) == 1
+    assert result['changed'] and fake_backend.applied == result['changes'] == [
+        '-e -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 5',
+        '-a -t 192.0.2.10:80 -r 198.51.100.13:80 -g -w 1',
+        '-A -t 192.0.2.10:443 -s rr',
+        '-a -t 192.0.2.10:443 -r 198.51.100.11:80 -g -w 1',
+    ]
+
+
+def test_the_reported_table_keeps_the_counters_read_and_counts_new_entries_from_zero(fake_backend):
+    fake_backend.table = live_table()
+    wanted = [service(WEB, 'sh', member(11, 5), member(12, 2), member(13), scheduler_flags=('sh-port',))]
+    services = run(FakeModule(), fake_backend, wanted)['services']
+    web = {rs['address']: rs for rs in services[WEB]['realservers']}
+    assert services[WEB]['scheduler'] == 'sh' and services[WEB]['stats'] == {'connections': 100}
+    assert web['198.51.100.11']['weight'] == 5
+    assert (web['198.51.100.11']['active_connections'], web['198.51.100.11']['inactive_connections'],
+            web['198.51.100.11']['persistent_connections'], web['198.51.100.11']['stats']) == (5, 2, 1,
+                                                                                             {'connections': 70})
+    assert web['198.51.100.12']['active_connections'] == 3
+    assert web['198.51.100.13']['active_connections'] == 0 and 'stats' not in web['198.51.100.13']
+    assert services[DNS]['realservers'][0]['active_connections'] == 9
+
+
+def test_the_reported_table_is_what_the_backend_holds_afterwards(fake_backend):
+    fake_backend.table = live_table()
+    wanted = [service(WEB, 'wrr', member(11, 5)), service(ServiceKey('ipv4', 'tcp', '192.0.2.10', 443), 'rr')]
+    services = run(FakeModule(), fake_backend, wanted, purge=True)['services']
+    assert services == {key: value.to_result() for key, value in fake_backend.read_table().items()}
+
+
+def test_check_mode_reads_once_and_applies_nothing(fake_backend):
+    fake_backend.table = live_table()
+    reads = count_reads(fake_backend)
+    result = run(FakeModule(check_mode=True, diff=True), fake_backend, [service(WEB, 'wrr', member(11, 5))])
+    assert len(reads) == 1 and fake_backend.applied == [] and result['changed']
+    assert '-w 5' in result['diff']['after'] and '-w 5' not in result['diff']['before']
+    assert result['services'][WEB]['realservers'][0]['weight'] == 5
+
+
+def test_a_scheduler_is_looked_up_once_however_many_services_use_it(monkeypatch):
+    asked = []
+    monkeypatch.setattr(_ipvs_client, 'scheduler_available', lambda name: asked.append(name) or name != 'twos')
+    changes = [Change(ADD_SERVICE, service(ServiceKey('ipv4', 'tcp', '192.0.2.10', port), 'wrr'))
+               for port in range(1, 50)]
+    changes.append(Change(EDIT_SERVICE, service(WEB, 'rr')))
+    _ipvs_client.check_schedulers(changes)
+    assert sorted(asked) == ['rr', 'wrr']
+
+
+def test_a_missing_scheduler_still_fails_before_any_write(monkeypatch):
+    monkeypatch.setattr(_ipvs_client, 'scheduler_available', lambda name: name != 'twos')
+    changes = [Change(ADD_SERVICE, service(WEB, 'wrr')), Change(ADD_SERVICE, service(DNS, 'twos'))]
+    with pytest.raises(_ipvs_client.ParameterError, match='ip_vs_twos is neither loaded nor installed'):
+        _ipvs_client.check_schedulers(changes)
