@@ -204,6 +204,83 @@ class MemoryBackend:
         pass
 
 
+class FakeIpvsadm:
+    """Answers the IpvsadmBackend's ipvsadm commands (-S, -L listings, -R) from a table of model objects.
+
+    Stands for the module's AnsibleModule in IpvsadmBackend(module): get_bin_path and run_command.
+    The time spent here (ipvsadm's own work in the lab) is counted in self.seconds.
+    """
+
+    LISTINGS = {
+        '--thresholds': lambda rs: (rs.upper_threshold, rs.lower_threshold, rs.active_connections,
+                                    rs.inactive_connections),
+        '--persistent-conn': lambda rs: (rs.weight, rs.persistent_connections, rs.active_connections,
+                                         rs.inactive_connections),
+        '--stats': lambda rs: (0, 0, 0, 0, 0),
+        '--rate': lambda rs: (0, 0, 0, 0, 0),
+    }
+
+    def __init__(self, table):
+        self.table = table
+        self.seconds = 0.0
+        self.ipvsadm = collection_module('module_utils._ipvs_ipvsadm')
+        self.model = collection_module('module_utils._ipvs_model')
+
+    @staticmethod
+    def get_bin_path(_name, required=False):
+        return '/usr/sbin/ipvsadm'
+
+    def _listing(self, columns):
+        lines = ['IP Virtual Server version 1.2.1 (size=4096)', 'Prot LocalAddress:Port Scheduler Flags',
+                 '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn']
+        for key in sorted(self.table):
+            service = self.table[key]
+            name = ('FWM  %d%s' % (key.fwmark, ' IPv6' if key.family == 'ipv6' else '') if key.fwmark
+                    else '%s  %s' % (key.protocol.upper(), key.switches().split()[1]))
+            lines.append('%s %s' % (name, service.scheduler) if columns is not FakeIpvsadm.LISTINGS['--stats']
+                         and columns is not FakeIpvsadm.LISTINGS['--rate'] else '%s %s' % (name, '0 0 0 0 0'))
+            for rs_key in sorted(service.realservers):
+                realserver = service.realservers[rs_key]
+                lines.append('  -> %-28s %s' % (realserver.target()[3:], ' '.join(map(str, columns(realserver)))))
+        return '\n'.join(lines) + '\n'
+
+    def _restore(self, data):
+        ipvsadm, model = self.ipvsadm, self.model
+        for line in (data.decode() if isinstance(data, bytes) else data).splitlines():
+            words = ipvsadm._words(line)
+            key = ipvsadm._service_key(words)
+            if words[0] in ('-A', '-E'):
+                service = ipvsadm.parse_rules('-A' + line[2:])[key]
+                if words[0] == '-E':
+                    service.realservers, service.stats = self.table[key].realservers, self.table[key].stats
+                self.table[key] = service
+            elif words[0] == '-D':
+                del self.table[key]
+            elif words[0] == '-d':
+                del self.table[key].realservers[ipvsadm.parse_endpoint(ipvsadm._options(words)['-r'])[1:]]
+            else:
+                realserver = ipvsadm._realserver_from_words(words)
+                self.table[key].realservers[realserver.key] = realserver.with_counters_of(None)
+        return model
+
+    def run_command(self, command, data=None, **_options):
+        started = time.perf_counter()
+        try:
+            args = command[1:]
+            if args == ['-S', '-n']:
+                return 0, '\n'.join(self.model.rules(self.table.values())) + '\n', ''
+            if args[:3] == ['-L', '-n', '--exact']:
+                return 0, self._listing(self.LISTINGS[args[3]]), ''
+            if args == ['-R']:
+                self._restore(data)
+                return 0, '', ''
+            if args == ['-L', '-n', '--timeout']:
+                return 0, 'Timeout (tcp tcpfin udp): 900 120 300\n', ''
+            return 1, '', 'fake ipvsadm: %s not emulated' % ' '.join(args)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
 class Done(Exception):
     """main() called exit_json or fail_json."""
 
@@ -222,6 +299,9 @@ def child(options):
     kernel = FakeKernel(state)
     if options.backend == 'netlink':
         backend = netlink_backend(kernel)
+    elif options.backend == 'ipvsadm':
+        kernel = FakeIpvsadm(netlink_backend(kernel).read_table())
+        backend = collection_module('module_utils._ipvs_ipvsadm').IpvsadmBackend(kernel)
     else:
         backend = MemoryBackend(netlink_backend(kernel).read_table())
         kernel = backend
@@ -276,6 +356,8 @@ def child(options):
     def run(module, plan, describe):
         start, kernel_before = time.perf_counter(), kernel.seconds
         try:
+            if options.no_stats:
+                return original_run(module, plan, timed('describe', describe), stats=False)
             return original_run(module, plan, timed('describe', describe))
         finally:
             total = time.perf_counter() - start - (kernel.seconds - kernel_before)
@@ -321,7 +403,9 @@ def child(options):
 def run_child(scenario, backend, args_file, work, options):
     state_in = '' if scenario == 'empty' else str(work / 'full.state')
     command = [sys.executable, __file__, '--child', '--backend', backend, '--args-file', str(args_file),
-               '--state-in', state_in, '--cprofile', str(options.cprofile)] + (['--no-gc'] if options.no_gc else [])
+               '--state-in', state_in, '--cprofile', str(options.cprofile)]
+    command += ['--no-gc'] if options.no_gc else []
+    command += ['--no-stats'] if options.no_stats else []
     if scenario == 'empty' and backend == 'netlink':
         command += ['--state-out', str(work / 'full.state')]
     output = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -374,10 +458,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--services', type=int, default=2284)
     parser.add_argument('--realservers', type=int, default=37298)
-    parser.add_argument('--backend', choices=['netlink', 'memory', 'both'], default='netlink')
+    parser.add_argument('--backend', choices=['netlink', 'ipvsadm', 'memory', 'all'], default='netlink')
     parser.add_argument('--scenario', choices=SCENARIOS + ('all',), default='all')
     parser.add_argument('--runs', type=int, default=3, help='runs of each scenario; each phase shows its fastest')
     parser.add_argument('--cprofile', type=int, default=0, help='print the top N functions of each run (cumulative)')
+    parser.add_argument('--no-stats', action='store_true',
+                        help='have run() read the table without stats, as ipvs_table could if it did not report them')
     parser.add_argument('--no-gc', action='store_true', help='disable the cyclic garbage collector in the module run')
     parser.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
     parser.add_argument('--args-file', help=argparse.SUPPRESS)
@@ -401,7 +487,7 @@ def main():
     progress('table: %d services, %d real servers; work files in %s' % (
         len(table), sum(len(service['realservers']) for service in table), work))
     scenarios = SCENARIOS if options.scenario == 'all' else (options.scenario,)
-    backends = ('netlink', 'memory') if options.backend == 'both' else (options.backend,)
+    backends = ('netlink', 'ipvsadm', 'memory') if options.backend == 'all' else (options.backend,)
     for backend in backends:
         results = {}
         for scenario in scenarios:

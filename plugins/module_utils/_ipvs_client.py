@@ -103,7 +103,7 @@ def connected(module):
             backend.close()
 
 
-def run(module, plan, describe):
+def run(module, plan, describe, stats=True):
     """Run an IPVS module: read the live table, plan, check, apply unless in check mode, report.
 
     plan(live_table) returns (changes, keys of the services the diff shows; None for all).
@@ -113,9 +113,11 @@ def run(module, plan, describe):
     The table after the run is the live table with the changes applied, in check mode as after
     a write: the backend applies every change or raises, so the table is not read back. Counters
     of what the changes left alone are those just read; new services and real servers have none.
+    With stats=False, the table is read without traffic stats (less to read and hold), for a
+    describe() that does not report them.
     """
     with connected(module) as backend:
-        live = backend.read_table()
+        live = backend.read_table() if stats else backend.read_table(stats=False)
         changes, diff_keys = plan(live)
         check_schedulers(changes)
         after = apply_to_table(live, changes)

@@ -12,11 +12,12 @@ stats. A whole plan is written by one ``ipvsadm -R`` process.
 from __future__ import annotations
 
 import ipaddress
+import re
 import shlex
 
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import IPVSError, IPVSUnavailable, ParameterError
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import (
-    FORWARDING_SWITCHES, PROTOCOL_SWITCHES, RealServer, ServiceKey, VirtualService, family_of,
+    FORWARDING_SWITCHES, PROTOCOL_SWITCHES, RealServer, ServiceKey, VirtualService, family_of, normalize_address,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import DELETE_REALSERVER
 
@@ -30,6 +31,9 @@ STATS_COLUMNS = {
     '--rate': ('connections_per_second', 'in_packets_per_second', 'out_packets_per_second',
                'in_bytes_per_second', 'out_bytes_per_second'),
 }
+# A line of printable ASCII, spaces and tabs without quotes or backslashes: shlex.split would only split it
+# at its spaces and tabs, as str.split does.
+_PLAIN_LINE = re.compile(r'[ \t!#-&(-\[\]-~]*')
 
 
 def parse_endpoint(text):
@@ -38,7 +42,7 @@ def parse_endpoint(text):
         address, _sep, port = text[1:].partition(']:')
     else:
         address, _sep, port = text.rpartition(':')
-    address = str(ipaddress.ip_address(address))
+    address = normalize_address(address)
     return family_of(address), address, int(port)
 
 
@@ -54,10 +58,16 @@ def _service_key(words):
     raise IPVSError('cannot read the service in the ipvsadm rule %r' % ' '.join(words))
 
 
-def _option(words, *names, default=None):
-    for index, word in enumerate(words):
-        if word in names:
-            return words[index + 1]
+def _options(words):
+    """Return {word: the word after it} for a rule's words; the first of repeated words wins."""
+    return dict(zip(words[-2::-1], words[:0:-1]))
+
+
+def _option(options, *names, default=None):
+    """Return the value of the first of names (a switch and its long form) in _options(words)."""
+    for name in names:
+        if name in options:
+            return options[name]
     return default
 
 
@@ -67,20 +77,36 @@ def _prefix_from_netmask(text, family):
     return ipaddress.IPv4Network('0.0.0.0/%s' % text).prefixlen
 
 
+def _words(line):
+    """shlex.split(line), without shlex for the lines ipvsadm writes, which quote and escape nothing."""
+    if _PLAIN_LINE.fullmatch(line):
+        return line.split()
+    return shlex.split(line)
+
+
 def parse_rules(text):
     """Return the table (dict ServiceKey -> VirtualService) that ipvsadm-save lines describe."""
     table = {}
+    keys = {}
     for line in text.splitlines():
-        words = shlex.split(line)
+        words = _words(line)
         if not words:
             continue
-        key = _service_key(words)
+        if words[0] in ('-A', '-a') and len(words) > 2 and (words[1] in SWITCH_PROTOCOLS or words[1] == '-f'):
+            # ipvsadm -S names the service right after -A/-a: read each service's switches once.
+            memo = (words[1], words[2], '-6' in words)
+            key = keys.get(memo)
+            if key is None:
+                key = keys[memo] = _service_key(words)
+        else:
+            key = _service_key(words)
         if words[0] == '-A':
-            timeout = _option(words, '-p', '--persistent')
-            netmask = _option(words, '-M', '--netmask')
-            flags = _option(words, '-b', '--sched-flags', default='')
+            options = _options(words)
+            timeout = _option(options, '-p', '--persistent')
+            netmask = _option(options, '-M', '--netmask')
+            flags = _option(options, '-b', '--sched-flags', default='')
             table[key] = VirtualService(
-                key=key, scheduler=_option(words, '-s', '--scheduler', default='wlc'),
+                key=key, scheduler=_option(options, '-s', '--scheduler', default='wlc'),
                 scheduler_flags=tuple(flag for flag in flags.split(',') if flag),
                 persistence_timeout=int(timeout) if timeout else 0,
                 persistence_prefix=_prefix_from_netmask(netmask, key.family) if netmask else 0,
@@ -93,35 +119,40 @@ def parse_rules(text):
 
 
 def _realserver_from_words(words):
-    _family, address, port = parse_endpoint(_option(words, '-r', '--real-server'))
+    options = _options(words)
+    _family, address, port = parse_endpoint(_option(options, '-r', '--real-server'))
     forwarding = next((SWITCH_FORWARDING[word] for word in words if word in SWITCH_FORWARDING), 'dr')
     checksum = next((word[len('--tun-'):] for word in words if word in ('--tun-nocsum', '--tun-csum', '--tun-remcsum')),
                     'nocsum')
     return RealServer(
         address=address, port=port, forwarding=forwarding,
-        weight=int(_option(words, '-w', '--weight', default='1')),
-        upper_threshold=int(_option(words, '-x', '--u-threshold', default='0')),
-        lower_threshold=int(_option(words, '-y', '--l-threshold', default='0')),
-        tunnel_type=_option(words, '--tun-type', default='ipip'),
-        tunnel_port=int(_option(words, '--tun-port', default='0')),
+        weight=int(_option(options, '-w', '--weight', default='1')),
+        upper_threshold=int(_option(options, '-x', '--u-threshold', default='0')),
+        lower_threshold=int(_option(options, '-y', '--l-threshold', default='0')),
+        tunnel_type=_option(options, '--tun-type', default='ipip'),
+        tunnel_port=int(_option(options, '--tun-port', default='0')),
         tunnel_checksum=checksum,
     )
 
 
-def parse_listing(text):
+def parse_listing(text, endpoints=None):
     """Return {service key: (service columns, {(address, port): real server columns})} from ``ipvsadm -Ln``.
 
     Columns are the numbers at the end of each line, as ints, whatever the listing's format.
+    endpoints, a dict, keeps the real server endpoints read, for the next listing of the same table.
     """
     listing = {}
     current = None
+    endpoints = {} if endpoints is None else endpoints
     for line in text.splitlines():
         words = line.split()
         if not words:
             continue
         if words[0] == '->' and not words[1].startswith('RemoteAddress'):
-            _family, address, port = parse_endpoint(words[1])
-            listing[current][1][(address, port)] = _numbers(words[2:])
+            rs_key = endpoints.get(words[1])
+            if rs_key is None:
+                rs_key = endpoints[words[1]] = parse_endpoint(words[1])[1:]
+            listing[current][1][rs_key] = _numbers(words[2:])
         elif words[0] == 'FWM':
             family = 'ipv6' if len(words) > 2 and words[2] == 'IPv6' else 'ipv4'
             current = ServiceKey(family=family, protocol='tcp', fwmark=int(words[1]))
@@ -134,12 +165,11 @@ def parse_listing(text):
 
 
 def _numbers(words):
-    numbers = []
-    for word in reversed(words):
-        if not word.isdigit():
-            break
-        numbers.insert(0, int(word))
-    return numbers
+    """Return the numbers that end words, as ints."""
+    start = len(words)
+    while start and words[start - 1].isdigit():
+        start -= 1
+    return [int(word) for word in words[start:]]
 
 
 class IpvsadmBackend:
@@ -164,19 +194,26 @@ class IpvsadmBackend:
             raise IPVSError('ipvsadm %s failed (rc=%d): %s' % (' '.join(args), rc, err.strip() or out.strip()))
         return out
 
-    def read_table(self):
-        """Return the live table as a dict ServiceKey -> VirtualService, with counters and stats."""
+    def read_table(self, stats=True):
+        """Return the live table as a dict ServiceKey -> VirtualService, with counters, and stats unless told not.
+
+        Without stats, the --stats and --rate listings are not run.
+        """
         table = parse_rules(self._run('-S', '-n'))
-        for key, (_columns, realservers) in parse_listing(self._run('-L', '-n', '--exact', '--thresholds')).items():
+        endpoints = {}
+        listing = parse_listing(self._run('-L', '-n', '--exact', '--thresholds'), endpoints)
+        for key, (_columns, realservers) in listing.items():
             for rs_key, (upper, lower, active, inactive) in realservers.items():
                 realserver = table[key].realservers[rs_key]
                 realserver.upper_threshold, realserver.lower_threshold = upper, lower
                 realserver.active_connections, realserver.inactive_connections = active, inactive
-        for key, (_columns, realservers) in parse_listing(self._run('-L', '-n', '--exact', '--persistent-conn')).items():
+        listing = parse_listing(self._run('-L', '-n', '--exact', '--persistent-conn'), endpoints)
+        for key, (_columns, realservers) in listing.items():
             for rs_key, columns in realservers.items():
                 table[key].realservers[rs_key].persistent_connections = columns[1]
-        for switch, names in STATS_COLUMNS.items():
-            for key, (columns, realservers) in parse_listing(self._run('-L', '-n', '--exact', switch)).items():
+        for switch, names in STATS_COLUMNS.items() if stats else ():
+            listing = parse_listing(self._run('-L', '-n', '--exact', switch), endpoints)
+            for key, (columns, realservers) in listing.items():
                 table[key].stats.update(zip(names, columns))
                 for rs_key, rs_columns in realservers.items():
                     table[key].realservers[rs_key].stats.update(zip(names, rs_columns))

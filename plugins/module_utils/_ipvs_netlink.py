@@ -236,7 +236,7 @@ def _realserver_attrs(realserver, full):
     return layout.pack(*values)
 
 
-def _service_from_attrs(values):
+def _service_from_attrs(values, stats=True):
     """Return the VirtualService that the attributes nested in IPVS_CMD_ATTR_SERVICE describe."""
     family = FAMILY_NAMES[_int(values, SVC_AF)]
     fwmark = _int(values, SVC_FWMARK)
@@ -254,7 +254,7 @@ def _service_from_attrs(values):
         persistence_timeout=_int(values, SVC_TIMEOUT) if bits & FLAG_PERSISTENT else 0,
         persistence_prefix=_unpack_netmask(family, netmask) if netmask else host_bits(family),
         one_packet=bool(bits & FLAG_ONE_PACKET),
-        stats=_stats(values.get(SVC_STATS64)),
+        stats=_stats(values.get(SVC_STATS64)) if stats else {},
     )
 
 
@@ -262,7 +262,7 @@ _DEST_NUMBERS = (DEST_FWD_METHOD, DEST_WEIGHT, DEST_U_THRESH, DEST_L_THRESH, DES
                  DEST_ACTIVE_CONNS, DEST_INACT_CONNS, DEST_PERSIST_CONNS)
 
 
-def _realserver_from_attrs(values, service_family):
+def _realserver_from_attrs(values, service_family, stats=True):
     """Return the RealServer that the attributes nested in IPVS_CMD_ATTR_DEST describe."""
     get = values.get
     family = FAMILY_NAMES[_int(values, DEST_ADDR_FAMILY, FAMILIES[service_family])]
@@ -274,7 +274,7 @@ def _realserver_from_attrs(values, service_family):
         FORWARDING_NAMES.get(forwarding & FORWARD_MASK, 'dr'), weight, upper, lower,
         TUNNEL_TYPE_NAMES.get(tunnel_type, 'ipip'), int.from_bytes(get(DEST_TUN_PORT, b'')[:2], 'big'),
         TUNNEL_CHECKSUM_NAMES.get(tunnel_flags, 'nocsum'), active, inactive, persistent,
-        _stats(get(DEST_STATS64)),
+        _stats(get(DEST_STATS64)) if stats else {},
     )
 
 
@@ -354,18 +354,24 @@ class NetlinkBackend:
                 offset += (length + 3) & ~3
         return answers, errors
 
-    def read_table(self):
-        """Return the live table as a dict ServiceKey -> VirtualService, with counters and stats."""
+    def read_table(self, stats=True):
+        """Return the live table as a dict ServiceKey -> VirtualService, with counters, and stats unless told not.
+
+        Each service's real servers are decoded as soon as its dump is in, so that the raw replies
+        of only one service are held at a time.
+        """
         table = {}
         (services,) = self._exchange([('get-service', b'', 'reading the IPVS services')], dump=True)
         for reply in services:
-            service = _service_from_attrs(parse_attrs(reply[CMD_SERVICE]))
+            service = _service_from_attrs(parse_attrs(reply[CMD_SERVICE]), stats)
             table[service.key] = service
-        requests = [('get-realserver', _key_attrs(key), 'reading the real servers of %s' % key) for key in table]
-        for key, dests in zip(list(table), self._exchange(requests, dump=True)):
+        for key, service in table.items():
+            (dests,) = self._exchange([('get-realserver', _key_attrs(key), 'reading the real servers of %s' % key)],
+                                      dump=True)
+            realservers = service.realservers
             for reply in dests:
-                realserver = _realserver_from_attrs(parse_attrs(reply[CMD_DEST]), key.family)
-                table[key].realservers[realserver.key] = realserver
+                realserver = _realserver_from_attrs(parse_attrs(reply[CMD_DEST]), key.family, stats)
+                realservers[realserver.key] = realserver
         return table
 
     def apply(self, changes):

@@ -140,3 +140,19 @@ def test_a_missing_scheduler_still_fails_before_any_write(monkeypatch):
     changes = [Change(ADD_SERVICE, service(WEB, 'wrr')), Change(ADD_SERVICE, service(DNS, 'twos'))]
     with pytest.raises(_ipvs_client.ParameterError, match='ip_vs_twos is neither loaded nor installed'):
         _ipvs_client.check_schedulers(changes)
+
+
+def test_a_describe_without_stats_has_the_table_read_without_them(fake_backend):
+    fake_backend.table = live_table()
+    asked = []
+
+    def read_table(**options):
+        asked.append(options)
+        return {key: service for key, service in live_table().items()}
+    fake_backend.read_table = read_table
+    module = FakeModule()
+    with pytest.raises(Exited):
+        _ipvs_client.run(module, lambda live: ([], None), lambda table: {}, stats=False)
+    with pytest.raises(Exited):
+        _ipvs_client.run(module, lambda live: ([], None), lambda table: {})
+    assert asked == [dict(stats=False), {}]

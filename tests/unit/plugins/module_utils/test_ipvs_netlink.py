@@ -183,3 +183,10 @@ def test_a_refused_change_is_named_as_its_ipvsadm_rule():
         backend.apply(changes)
     assert str(error.value) == ('ipvsadm -a -t 192.0.2.10:80 -r 198.51.100.12:80 -g -w 1 failed: '
                                 'it exists already (errno 17, EEXIST)')
+
+
+def test_stats_are_left_out_when_not_wanted():
+    stats64 = b''.join(nla(index, struct.pack('=Q', index)) for index in range(1, 11))
+    payload = netlink._realserver_attrs(RealServer('198.51.100.11', 80), True)[4:] + nla(12, stats64)
+    assert netlink._realserver_from_attrs(netlink.parse_attrs(payload), 'ipv4', stats=False).stats == {}
+    assert netlink._realserver_from_attrs(netlink.parse_attrs(payload), 'ipv4').stats['out_bytes'] == 5
