@@ -1,18 +1,26 @@
 """Profile lvs.cluster.ipvs_table on a keepalived-#2318-sized table, phase by phase, on this host.
 
-No kernel is needed: the module's main() runs in a fresh Python process per scenario against an
-in-memory backend, either the real NetlinkBackend talking to a fake kernel socket (default: the
-message coding, parsing and pipelining are the module's own code, the fake kernel's time is taken
-out of the figures) or a FakeBackend-like table of model objects (--backend memory). Each phase is
-timed by wrapping the function that does it; peak RSS is the child process's ru_maxrss.
+No kernel is needed: the module's main() runs in a fresh Python process per scenario (so that peak
+RSS is the module's) against an in-memory backend:
+  netlink  the real NetlinkBackend on a fake kernel socket: the message coding, parsing and
+           pipelining are the module's own code (default);
+  ipvsadm  the real IpvsadmBackend with a fake ipvsadm that lists and restores an in-memory table;
+  memory   a table of model objects, as tests/unit/conftest.py's FakeBackend.
+The fake kernel's (or fake ipvsadm's) own time is left out of the phases and shown on its own line.
+Each phase is timed by wrapping the function that does it; each figure is the fastest of --runs.
 
 Scenarios: (a) from empty, (b) the same table again (no-op), (c) 1% change: 373 weights edited,
-23 services added, 23 removed (purge). The table is benchmarks/ipvs_scale.py's make_table. This is a
-benchmark: it prints figures and asserts nothing.
+23 services added, 23 removed (purge). The table is benchmarks/ipvs_scale.py's make_table (imported;
+importing it has no side effect but importing docker). This is a benchmark: it prints figures and
+asserts nothing.
 
   make collection
-  PYTHONPATH=build/collections .venv/bin/python benchmarks/profile_table.py [--backend netlink|memory|both]
-      [--services 2284] [--realservers 37298] [--cprofile 25]
+  PYTHONPATH=build/collections .venv/bin/python benchmarks/profile_table.py [--backend netlink|ipvsadm|memory|all]
+      [--scenario all|empty|noop|change] [--runs 3] [--services 2284] [--realservers 37298] [--no-stats]
+      [--cprofile 25] [--no-gc]
+
+To compare with another version of the collection, point PYTHONPATH at a directory holding it as
+ansible_collections/lvs/cluster (for example from git archive).
 """
 
 import argparse
@@ -28,6 +36,7 @@ import os
 import pickle
 import pstats
 import resource
+import shlex
 import struct
 import subprocess
 import sys
@@ -194,8 +203,13 @@ class MemoryBackend:
         self.table = table
         self.seconds = 0.0
 
-    def read_table(self):
-        return copy.deepcopy(self.table)
+    def read_table(self, stats=True):
+        table = copy.deepcopy(self.table)
+        for service in table.values() if not stats else ():
+            service.stats = {}
+            for realserver in service.realservers.values():
+                realserver.stats = {}
+        return table
 
     def apply(self, changes):
         self.table = collection_module('module_utils._ipvs_plan').apply_to_table(self.table, changes)
@@ -224,7 +238,7 @@ class FakeIpvsadm:
         self.table = table
         self.seconds = 0.0
         self.ipvsadm = collection_module('module_utils._ipvs_ipvsadm')
-        self.model = collection_module('module_utils._ipvs_model')
+        self.rules = collection_module('module_utils._ipvs_model').rules
 
     @staticmethod
     def get_bin_path(_name, required=False):
@@ -245,9 +259,10 @@ class FakeIpvsadm:
         return '\n'.join(lines) + '\n'
 
     def _restore(self, data):
-        ipvsadm, model = self.ipvsadm, self.model
+        """Apply ipvsadm -R lines to the table (with the backend's public parsers only, as every version has)."""
+        ipvsadm = self.ipvsadm
         for line in (data.decode() if isinstance(data, bytes) else data).splitlines():
-            words = ipvsadm._words(line)
+            words = shlex.split(line)
             key = ipvsadm._service_key(words)
             if words[0] in ('-A', '-E'):
                 service = ipvsadm.parse_rules('-A' + line[2:])[key]
@@ -257,18 +272,17 @@ class FakeIpvsadm:
             elif words[0] == '-D':
                 del self.table[key]
             elif words[0] == '-d':
-                del self.table[key].realservers[ipvsadm.parse_endpoint(ipvsadm._options(words)['-r'])[1:]]
+                del self.table[key].realservers[ipvsadm.parse_endpoint(words[words.index('-r') + 1])[1:]]
             else:
-                realserver = ipvsadm._realserver_from_words(words)
-                self.table[key].realservers[realserver.key] = realserver.with_counters_of(None)
-        return model
+                parsed = ipvsadm.parse_rules('-A %s\n-a%s\n' % (key.switches(), line[2:]))[key].realservers
+                self.table[key].realservers.update(parsed)
 
     def run_command(self, command, data=None, **_options):
         started = time.perf_counter()
         try:
             args = command[1:]
             if args == ['-S', '-n']:
-                return 0, '\n'.join(self.model.rules(self.table.values())) + '\n', ''
+                return 0, '\n'.join(self.rules(self.table.values())) + '\n', ''
             if args[:3] == ['-L', '-n', '--exact']:
                 return 0, self._listing(self.LISTINGS[args[3]]), ''
             if args == ['-R']:
@@ -322,9 +336,9 @@ def child(options):
     reads = []
     original_read = backend.read_table
 
-    def read_table():
+    def read_table(**named):
         reads.append(1)
-        return timed('read' if len(reads) == 1 else 'readback', original_read)()
+        return timed('read' if len(reads) == 1 else 'readback', original_read)(**named)
 
     backend.read_table = read_table
     backend.apply = timed('apply', backend.apply)
@@ -438,7 +452,7 @@ def report(backend, results):
     rows = (
         ('total (import + main())', lambda r: '%.3f' % r['total']),
         ('fake kernel (left out above)', lambda r: '%.3f' % r['fake_kernel']),
-        ('RSS before main() MiB', lambda r: '%.0f' % (r['rss_before_kib'] / 1024)),
+        ('RSS before main() MiB (with the fake)', lambda r: '%.0f' % (r['rss_before_kib'] / 1024)),
         ('peak RSS MiB', lambda r: '%.0f' % (r['peak_rss_kib'] / 1024)),
         ('result JSON kB', lambda r: '%.0f' % (r.get('json_bytes', 0) / 1000)),
         ('changed', lambda r: str(r.get('changed', r.get('failed')))),
