@@ -245,7 +245,7 @@ def keepalived_virtual_servers(services, hostvars):
                 _fail(rs_where + '.state', '%r is not one of present, drained, absent' % (state,))
             if state == 'absent':
                 continue
-            address = realserver_address(entry, hostvars, rs_where)
+            address = realserver_address(entry, hostvars, '[%d].realservers[%d]' % (index, rs_index))
             port = None if 'fwmark' in service else _number(entry.get('port', service.get('port', 0)),
                                                            rs_where + '.port', 0, 65535)
             member = {'address': address, 'port': port,

@@ -195,16 +195,19 @@ def drain_departed(wanted, live, exclude=()):
 
 
 def vip_interface(vip, facts):
-    """Return the interface (from gathered facts) whose network holds vip, else the default-route one."""
+    """Return the interface (from gathered facts) whose network holds vip, else the default-route one.
+
+    A labelled address (eth0:8, gathered as eth0_8) counts for its device, eth0.
+    """
     address = ipaddress.ip_address(vip)
-    for name in facts.get('interfaces', []):
-        details = facts.get(name.replace('-', '_'), {})
+    for name in sorted(facts.get('interfaces', []), key=lambda item: ':' in item or '_' in item):
+        details = facts.get(name.replace('-', '_').replace(':', '_'), {})
         networks = [details.get('ipv4', {})] + details.get('ipv4_secondaries', []) + details.get('ipv6', [])
         for network in networks:
             prefix = network.get('netmask') or network.get('prefix')
             if network.get('address') and prefix and \
                     address in ipaddress.ip_network('%s/%s' % (network['address'], prefix), strict=False):
-                return name
+                return details.get('device', name).split(':')[0]
     return facts.get('default_ipv4', {}).get('interface')
 
 

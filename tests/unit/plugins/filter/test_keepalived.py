@@ -51,6 +51,7 @@ def test_only_keepalived_services_are_rendered_and_hosts_resolve():
     ({'fwmark': 7, 'health_check': {'type': 'tcp_check'}},
      'lvs_virtual_services[0].health_check.port: a firewall-mark service has no port'),
     ({'forwarding': 'tun', 'tunnel_type': 'gue'}, 'lvs_virtual_services[0].tunnel_port: None is not a whole number'),
+    ({'realservers': [{'host': 'rs9'}]}, "lvs_virtual_services[0].realservers[0].host: 'rs9' is not a host of"),
     ({'realservers': [{'host': 'rs1', 'weight': 70000}]},
      'lvs_virtual_services[0].realservers[0].weight: 70000 is not a whole number from 0 to 65535'),
 ])

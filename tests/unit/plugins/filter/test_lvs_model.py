@@ -92,3 +92,13 @@ def test_drain_departed_leaves_excluded_services_alone():
     keepalived_keys = ipvs_services(MODEL, HOSTVARS, owner='keepalived', keys_only=True)
     assert drain_departed([], live, keepalived_keys) == []
     assert drain_departed([], live)[0]['realservers'][0]['state'] == 'drained'
+
+
+def test_vip_interface_names_the_device_of_a_labelled_address():
+    facts = {'interfaces': ['eth0_8', 'lo', 'eth0'], 'default_ipv4': {'interface': 'eth0'},
+             'eth0_8': {'device': 'eth0:8', 'ipv4': {'address': '10.89.0.100', 'netmask': '255.255.255.0'}},
+             'eth0': {'device': 'eth0', 'ipv4': {'address': '10.89.0.10', 'netmask': '255.255.255.0'}},
+             'lo': {'device': 'lo', 'ipv4': {'address': '127.0.0.1', 'netmask': '255.0.0.0'}}}
+    assert vip_interface('10.89.0.100', facts) == 'eth0'
+    del facts['eth0']['ipv4']
+    assert vip_interface('10.89.0.100', facts) == 'eth0'
