@@ -150,8 +150,8 @@ def main():
         print('| site.yml, second run (changed=%s) | %.1f | %.2f |' % (
             '/'.join(map(str, row4['changed'])), row4['noop'], row4['noop'] / row4['ping']))
         verdict = row4['noop'] / row4['ping']
-        print('Target: no-op within 1.5x of the ping: %s (%.2fx)' % ('met' if verdict <= 1.5 else
-                                                                    'missed by %.1fx' % (verdict / 1.5), verdict))
+        outcome = 'met' if verdict <= 1.5 else 'missed by %.1fx' % (verdict / 1.5)
+        print('Target: no-op within 1.5x of the ping: %s (%.2fx)' % (outcome, verdict))
     if row5:
         print()
         print('| mode | requests/s (small page, c=%d) | failed | director bytes/response, small page | '
@@ -160,8 +160,8 @@ def main():
         nat = row5.get('nat', {}).get('large')
         for mode, figures in row5.items():
             share = '%.1f%%' % (100 * figures['large'] / nat) if nat else '-'
-            print('| %s | %.0f | %d | %.0f | %.0f | %s |' % (mode, figures['rps'], figures['failed'], figures['small'],
-                                                          figures['large'], share))
+            print('| %s | %.0f | %d | %.0f | %.0f | %s |'
+                  % (mode, figures['rps'], figures['failed'], figures['small'], figures['large'], share))
         if nat:
             for mode in ('dr', 'tun'):
                 if mode in row5:

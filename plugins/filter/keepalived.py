@@ -86,8 +86,8 @@ def _number(value, where, low, high=None, kind=int):
     except (TypeError, ValueError):
         valid = False
     if not valid:
-        _fail(where, '%r is not a %s from %s%s' % (value, 'number' if kind is float else 'whole number', low,
-                                                  ' to %s' % high if high is not None else ' up'))
+        upper = ' to %s' % high if high is not None else ' up'
+        _fail(where, '%r is not a %s from %s%s' % (value, 'number' if kind is float else 'whole number', low, upper))
     return number
 
 
@@ -153,8 +153,8 @@ def checker(check, where):
                 result[key] = str(check[key])
         if 'http_protocol' in check:
             if str(check['http_protocol']) not in HTTP_PROTOCOLS:
-                _fail(where + '.http_protocol', '%r is not one of %s' % (check['http_protocol'],
-                                                                       ', '.join(HTTP_PROTOCOLS)))
+                _fail(where + '.http_protocol',
+                      '%r is not one of %s' % (check['http_protocol'], ', '.join(HTTP_PROTOCOLS)))
             result['http_protocol'] = str(check['http_protocol'])
         if kind == 'ssl_get' and _bool(check.get('enable_sni', False), where + '.enable_sni'):
             result['enable_sni'] = True
@@ -246,8 +246,9 @@ def keepalived_virtual_servers(services, hostvars):
             if state == 'absent':
                 continue
             address = realserver_address(entry, hostvars, '[%d].realservers[%d]' % (index, rs_index))
-            port = None if 'fwmark' in service else _number(entry.get('port', service.get('port', 0)),
-                                                           rs_where + '.port', 0, 65535)
+            port = None
+            if 'fwmark' not in service:
+                port = _number(entry.get('port', service.get('port', 0)), rs_where + '.port', 0, 65535)
             member = {'address': address, 'port': port,
                       'weight': 0 if state == 'drained' else _number(entry.get('weight', 1), rs_where + '.weight',
                                                                      0, 65535),

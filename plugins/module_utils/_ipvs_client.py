@@ -117,7 +117,7 @@ def run(module, plan, describe, stats=True):
     describe() that does not report them.
     """
     with connected(module) as backend:
-        live = backend.read_table() if stats else backend.read_table(stats=False)
+        live = backend.read_table(stats=stats)
         changes, diff_keys = plan(live)
         check_schedulers(changes)
         after = apply_to_table(live, changes)

@@ -127,8 +127,8 @@ options:
     default: false
   exclude:
     description:
-      - Services that this task leaves alone, as another program owns them (for example keepalived, which does not
-        restore entries changed behind its back): O(purge) keeps them, O(save_to) leaves them out, and declaring
+      - Services that this task leaves alone because another program owns them, for example keepalived, which does
+        not restore entries changed behind its back. O(purge) keeps them, O(save_to) leaves them out, and declaring
         one of them in O(services) is an error.
       - Each names a service by O(exclude[].protocol), O(exclude[].address) and O(exclude[].port), or by
         O(exclude[].fwmark) and O(exclude[].family).
@@ -203,10 +203,25 @@ changes:
   elements: str
   sample: ["-A -t 192.0.2.10:80 -s wrr", "-a -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 1"]
 services:
-  description: Every service of the table after the task, with real servers and their connection counts.
+  description:
+    - The services the task changed (or, in check mode, would change), as they are after it, with their real servers
+      and connection counts; a deleted service is not listed. M(lvs.cluster.ipvs_info) reads the whole table.
   returned: always
   type: list
   elements: dict
+table:
+  description: The size of the table after the task, O(exclude)d services not counted.
+  returned: always
+  type: dict
+  contains:
+    services:
+      description: Number of virtual services.
+      type: int
+      sample: 2284
+    realservers:
+      description: Number of real servers, over all services.
+      type: int
+      sample: 37298
 saved:
   description: Whether O(save_to) was written (or, in check mode, would be).
   returned: when O(save_to) is set
@@ -261,21 +276,26 @@ def main():
                                              for index, params in enumerate(module.params['exclude'])))
     keep, delete, absent_realservers = validated(module, lambda: wanted_table(module.params['services'], excluded))
 
+    touched = set()
+
     def plan(live):
         managed = dict((key, service) for key, service in live.items() if key not in excluded)
         changes = plan_table(managed, keep, purge=module.params['purge'], absent_services=delete,
                              absent_realservers=absent_realservers)
-        return changes, None if not excluded else set(managed) | set(service.key for service in keep)
+        touched.update(change.service.key for change in changes)
+        return changes, touched
 
     def describe(table):
         managed = [table[key] for key in sorted(table) if key not in excluded]
-        result = dict(services=[service.to_result() for service in managed])
+        result = dict(services=[service.to_result() for service in managed if service.key in touched],
+                      table=dict(services=len(managed),
+                                 realservers=sum(len(service.realservers) for service in managed)))
         if module.params['save_to']:
             result['saved'] = result['changed'] = write_if_changed(
                 module, module.params['save_to'], '\n'.join(rules(managed)) + '\n')
         return result
 
-    run(module, plan, describe)
+    run(module, plan, describe, stats=False)
 
 
 if __name__ == '__main__':

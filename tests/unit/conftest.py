@@ -37,8 +37,14 @@ class FakeBackend:
         self.table = table or {}
         self.applied = []
 
-    def read_table(self):
-        return copy.deepcopy(self.table)
+    def read_table(self, stats=True):
+        table = copy.deepcopy(self.table)
+        if not stats:
+            for service in table.values():
+                service.stats = {}
+                for realserver in service.realservers.values():
+                    realserver.stats = {}
+        return table
 
     def apply(self, changes):
         self.applied.extend(change.rule() for change in changes)

@@ -112,6 +112,9 @@ def test_table_applies_only_the_difference(fake_backend, run_module):
     changed_weight = dict(WEB, realservers=[dict(address='198.51.100.11', weight=5), WEB['realservers'][1]])
     second = run_module(ipvs_table.main, dict(services=[changed_weight, dns], purge=True))
     assert second['changes'] == ['-e -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 5']
+    assert [service['port'] for service in second['services']] == [80] and second['table'] == dict(
+        services=2, realservers=3)
+    assert second['services'][0]['realservers'][0]['weight'] == 5
     third = run_module(ipvs_table.main, dict(services=[changed_weight], purge=True))
     assert third['changes'] == ['-D -u 192.0.2.10:53']
     assert not run_module(ipvs_table.main, dict(services=[changed_weight], purge=True))['changed']
