@@ -367,12 +367,12 @@ def child(options):
 
     original_run = ipvs_table.run
 
-    def run(module, plan, describe):
+    def run(module, plan, describe, **named):
         start, kernel_before = time.perf_counter(), kernel.seconds
         try:
             if options.no_stats:
-                return original_run(module, plan, timed('describe', describe), stats=False)
-            return original_run(module, plan, timed('describe', describe))
+                named['stats'] = False
+            return original_run(module, plan, timed('describe', describe), **named)
         finally:
             total = time.perf_counter() - start - (kernel.seconds - kernel_before)
             times['run_rest'] = total - sum(times[name] for name in (

@@ -13,6 +13,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
+from ansible.module_utils.common.validation import check_type_bool, check_type_int, check_type_list, check_type_str
+
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import ParameterError
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import (
     MAX_THRESHOLD, MAX_WEIGHT, SCHEDULERS, SCHEDULERS_WITH_FLAGS, RealServer, ServiceKey, VirtualService,
@@ -57,6 +59,67 @@ SERVICE_SETTINGS_OPTIONS = dict(
     persistence_netmask=dict(type='str'),
     one_packet=dict(type='bool', default=False),
 )
+
+
+_CONVERTERS = {'str': check_type_str, 'int': check_type_int, 'bool': check_type_bool, 'list': check_type_list}
+
+
+def _converted(value, kind, name):
+    try:
+        return _CONVERTERS[kind](value) if kind != 'str' else check_type_str(value, allow_conversion=True)
+    except (TypeError, ValueError) as error:
+        raise ParameterError(name, value, 'expected %s (%s)' % (kind, error))
+
+
+def _chosen(value, spec, name):
+    for item in value if isinstance(value, list) else [value]:
+        if item not in spec['choices']:
+            raise ParameterError(name, item, 'expected one of %s' % ', '.join(map(str, spec['choices'])))
+
+
+def checked_options(params, options, where='', rules=None):
+    """Return params checked against an argument spec (options, and rules of its dict) with defaults filled in.
+
+    The same checks AnsibleModule runs for suboptions (unknown keys, required, type, choices, elements,
+    mutually_exclusive, required_one_of, required_together), done directly: validating 37,000 nested
+    dicts with AnsibleModule costs a second of CPU, this a fraction of it. where prefixes the names in errors.
+    """
+    if not isinstance(params, dict):
+        raise ParameterError(where.rstrip('.') or 'item', params, 'expected a dict')
+    unknown = sorted(set(params) - set(options))
+    if unknown:
+        raise ParameterError(where + unknown[0], params[unknown[0]],
+                             'not an option here; expected one of %s' % ', '.join(sorted(options)))
+    result = {}
+    for name, spec in options.items():
+        value = params.get(name)
+        if value is None:
+            if spec.get('required'):
+                raise ParameterError(where + name, None, 'this option is required')
+            default = spec.get('default')
+            result[name] = list(default) if isinstance(default, list) else default
+            continue
+        value = _converted(value, spec.get('type', 'str'), where + name)
+        if spec.get('type') == 'list':
+            if 'options' in spec:
+                value = [checked_options(item, spec['options'], '%s%s[%d].' % (where, name, index))
+                         for index, item in enumerate(value)]
+            elif 'elements' in spec:
+                value = [_converted(item, spec['elements'], where + name) for item in value]
+        if 'choices' in spec:
+            _chosen(value, spec, where + name)
+        result[name] = value
+    given = set(key for key, value in params.items() if value is not None)
+    for group in (rules or {}).get('mutually_exclusive', ()):
+        if len(given.intersection(group)) > 1:
+            raise ParameterError(where.rstrip('.') or 'item', params, 'only one of %s may be set' % ', '.join(group))
+    for group in (rules or {}).get('required_one_of', ()):
+        if not given.intersection(group):
+            raise ParameterError(where.rstrip('.') or 'item', params, 'one of %s is required' % ', '.join(group))
+    for group in (rules or {}).get('required_together', ()):
+        if 0 < len(given.intersection(group)) < len(group):
+            raise ParameterError(where.rstrip('.') or 'item', params, '%s must be set together' % ', '.join(group))
+    return result
 
 
 def realservers_option(states):

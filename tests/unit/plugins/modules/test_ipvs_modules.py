@@ -112,9 +112,7 @@ def test_table_applies_only_the_difference(fake_backend, run_module):
     changed_weight = dict(WEB, realservers=[dict(address='198.51.100.11', weight=5), WEB['realservers'][1]])
     second = run_module(ipvs_table.main, dict(services=[changed_weight, dns], purge=True))
     assert second['changes'] == ['-e -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 5']
-    assert [service['port'] for service in second['services']] == [80] and second['table'] == dict(
-        services=2, realservers=3)
-    assert second['services'][0]['realservers'][0]['weight'] == 5
+    assert second['table'] == dict(services=2, realservers=3) and 'services' not in second
     third = run_module(ipvs_table.main, dict(services=[changed_weight], purge=True))
     assert third['changes'] == ['-D -u 192.0.2.10:53']
     assert not run_module(ipvs_table.main, dict(services=[changed_weight], purge=True))['changed']
@@ -147,7 +145,7 @@ def test_table_leaves_excluded_services_alone(fake_backend, run_module, tmp_path
     target = tmp_path / 'ipvs.rules'
     result = run_module(ipvs_table.main, dict(services=[], purge=True, exclude=exclude, save_to=str(target)))
     assert result['changes'] == ['-D -t 192.0.2.10:80']
-    assert target.read_text() == '\n' and [service['port'] for service in result['services']] == []
+    assert target.read_text() == '\n' and result['table'] == dict(services=0, realservers=0)
     assert not run_module(ipvs_table.main, dict(services=[], purge=True, exclude=exclude))['changed']
     clash = run_module(ipvs_table.main, dict(services=[keepalived_owned], exclude=exclude))
     assert clash['failed'] and clash['parameter'] == 'services[0]' and 'listed in exclude' in clash['msg']
@@ -159,3 +157,25 @@ def test_info_reports_rules(fake_backend, run_module):
     assert not result['failed'] and not result['changed']
     assert result['rules'][0] == '-A -t 192.0.2.10:80 -s wrr'
     assert result['services'][0]['realservers'][1]['weight'] == 2
+
+
+@pytest.mark.parametrize('item, parameter, says', [
+    (dict(WEB, wieght=1), 'services[0].wieght', 'not an option here'),
+    (dict(WEB, port='eighty'), 'services[0].port', 'expected int'),
+    (dict(WEB, protocol='icmp'), 'services[0].protocol', 'expected one of tcp, udp, sctp'),
+    (dict(WEB, fwmark=7), 'services[0]', 'only one of address, fwmark may be set'),
+    (dict(WEB, realservers=[dict(weight=1)]), 'services[0].realservers[0].address', 'this option is required'),
+    (dict(WEB, realservers=[dict(address='198.51.100.11', forwarding='ipip')]), 'services[0].realservers[0].forwarding',
+     'expected one of dr, nat, tun'),
+    (dict(WEB, scheduler_flags=['sh-port', 'nope']), 'services[0].scheduler_flags', "'nope' is not valid"),
+])
+def test_table_items_are_checked_like_suboptions(fake_backend, run_module, item, parameter, says):
+    result = run_module(ipvs_table.main, dict(services=[item]))
+    assert result['failed'] and result['parameter'] == parameter and says in result['msg']
+    assert fake_backend.applied == []
+
+
+def test_table_items_are_converted_and_defaulted_like_suboptions(fake_backend, run_module):
+    result = run_module(ipvs_table.main, dict(services=[dict(address='192.0.2.10', port='80', one_packet='no',
+                                                             realservers=[dict(address='198.51.100.11', weight='3')])]))
+    assert result['changes'] == ['-A -t 192.0.2.10:80 -s wlc', '-a -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 3']
