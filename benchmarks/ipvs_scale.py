@@ -231,6 +231,16 @@ def main():
     for name, seconds, peak, task in rows:
         print('%-58s %10.2f %9.2f %11s %10s'
               % (name, seconds, seconds / baseline, '%.0f' % peak if peak else '-', '%.2f' % task if task else '-'))
+    figures = dict((name, (seconds, peak)) for name, seconds, peak, _task in rows)
+    first, first_peak = figures['1. from empty: ipvs_table, netlink (module process)']
+    again = figures['2. same table again, changed=false (netlink)'][0]
+    print()
+    for target, value, bound, unit in (
+            ('(1) netlink module within 1.5x of ipvsadm -R', first / baseline, 1.5, 'x'),
+            ('(2) no-op under half of (1)', again / first, 0.5, ' of (1)'),
+            ('(1) peak memory of the module under 200 MB', first_peak * 1.048576, 200, ' MB')):
+        outcome = 'met' if value <= bound else 'missed by %.2fx' % (value / bound)
+        print('Target %s: %.2f%s, %s' % (target, value, unit, outcome))
 
 
 if __name__ == '__main__':
