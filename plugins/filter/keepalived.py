@@ -43,11 +43,10 @@ _value:
   elements: dict
 """
 
-from ansible.errors import AnsibleFilterError
-
 from ansible_collections.lvs.cluster.plugins.filter.lvs_model import (
     checked_services, realserver_address, vip_interface,
 )
+from ansible_collections.lvs.cluster.plugins.filter.lvs_model import check_keys as _keys, model_error as _fail
 
 CHECKERS = {'http_get': 'HTTP_GET', 'ssl_get': 'SSL_GET', 'tcp_check': 'TCP_CHECK', 'misc_check': 'MISC_CHECK'}
 CHECK_KEYS = {
@@ -64,18 +63,6 @@ HTTP_PROTOCOLS = ('1.0', '1.0C', '1.1')
 PROTOCOLS = {'tcp': 'TCP', 'udp': 'UDP', 'sctp': 'SCTP'}
 SCHEDULER_FLAGS = ('sh-fallback', 'sh-port', 'mh-fallback', 'mh-port')
 INSTANCE_KEYS = {'name', 'virtual_router_id', 'interface', 'master', 'advert_int', 'vrrp_version', 'priority'}
-
-
-def _fail(where, message):
-    raise AnsibleFilterError('%s: %s' % (where, message))
-
-
-def _keys(item, allowed, where):
-    if not isinstance(item, dict):
-        _fail(where, 'expected a dict, got %r' % (item,))
-    unknown = sorted(set(item) - allowed)
-    if unknown:
-        _fail(where, 'unknown key %s; accepted keys: %s' % (', '.join(map(repr, unknown)), ', '.join(sorted(allowed))))
 
 
 def _number(value, where, low, high=None, kind=int):
@@ -132,7 +119,7 @@ def checker(check, where):
     if kind == 'misc_check':
         if not check.get('script'):
             _fail(where + '.script', 'misc_check needs script, the command to run ({address} and {port} are '
-                                     'replaced by the real server\'s)')
+                  'replaced by the real server\'s)')
         result['misc_path'] = str(check['script'])
         if 'timeout' in check:
             result['misc_timeout'] = _number(check['timeout'], where + '.timeout', 1)
@@ -209,7 +196,7 @@ def _options(service, where):
         port = _number(sorry.get('port', service.get('port', 0)), where + '.sorry_server.port', 0, 65535)
         if service.get('forwarding', 'dr') != 'nat' and port != service.get('port', 0):
             _fail(where + '.sorry_server.port', '%r: DR and TUN cannot change the port; the sorry server must listen '
-                                                'on the service port %s' % (port, service.get('port', 0)))
+                  'on the service port %s' % (port, service.get('port', 0)))
         options['sorry_server'] = '%s %d' % (sorry['address'], port)
     return options
 
@@ -235,7 +222,7 @@ def keepalived_virtual_servers(services, hostvars):
         if 'fwmark' in service and (check or {}).get('type', 'tcp_check') not in ('misc_check', 'none') \
                 and 'port' not in (check or {}):
             _fail(where + '.health_check.port', 'a firewall-mark service has no port: say which port the checker '
-                                                'connects to')
+                  'connects to')
         server['delay_loop'] = _seconds((check or {}).get('interval', 6), where + '.health_check.interval')
         server['real_servers'] = []
         for rs_index, entry in enumerate(service.get('realservers', [])):
@@ -304,7 +291,7 @@ def keepalived_vrrp_instances(virtual_servers, hostvars, hostname, settings):
     unknown = [server['name'] for server in virtual_servers if server['vrrp_instance'] not in names + [None]]
     if unknown:
         _fail('lvs_virtual_services', 'services %s name a keepalived.vrrp_instance that keepalived_ha_instances does '
-                                      'not have (%s)' % (', '.join(unknown), ', '.join(map(str, names))))
+              'not have (%s)' % (', '.join(unknown), ', '.join(map(str, names))))
     source, peers = _unicast(settings, hostvars, hostname, group)
     preempting = not settings['nopreempt'] and not settings['preempt_delay']
     result = []
@@ -323,10 +310,10 @@ def keepalived_vrrp_instances(virtual_servers, hostvars, hostname, settings):
         advert = _seconds(instance.get('advert_int', settings['advert_int']), where + '.advert_int')
         if advert <= 0 or (version == 2 and advert != int(advert)):
             _fail(where + '.advert_int', '%r: VRRPv2 advertises every 1 to 255 whole seconds; VRRPv3 (vrrp_version '
-                                         '3) takes fractions down to 0.01' % (advert,))
+                  '3) takes fractions down to 0.01' % (advert,))
         if settings.get('auth') and version != 2:
             _fail('keepalived_ha_auth_pass', 'PASS authentication exists in VRRPv2 only (instance %r uses version '
-                                             '%d)' % (instance['name'], version))
+                  '%d)' % (instance['name'], version))
         if 'priority' in instance:
             priority = _number(instance['priority'], where + '.priority', 1, 254)
         elif settings.get('priority'):
@@ -343,11 +330,11 @@ def keepalived_vrrp_instances(virtual_servers, hostvars, hostname, settings):
             vip_interface(vips[0]['vip'], hostvars[hostname].get('ansible_facts', {})) if vips else None)
         if not interface:
             _fail(where + '.interface', 'no interface known for instance %r: set interface, keepalived_ha_interface '
-                                        'or gather facts' % instance['name'])
+                  'or gather facts' % instance['name'])
         for tracked in settings.get('track_interfaces', []):
             if (tracked.get('name') if isinstance(tracked, dict) else tracked) == interface:
                 _fail('keepalived_ha_track_interfaces', '%r is the interface of instance %r, which keepalived always '
-                                                        'tracks; list other interfaces' % (interface, instance['name']))
+                      'tracks; list other interfaces' % (interface, instance['name']))
         result.append({
             'name': instance['name'], 'interface': interface,
             'virtual_router_id': _number(instance['virtual_router_id'], where + '.virtual_router_id', 1, 255),

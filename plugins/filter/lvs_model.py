@@ -68,16 +68,27 @@ TUNNEL_KEYS = ('tunnel_type', 'tunnel_port', 'tunnel_checksum')
 KEY_FIELDS = ('protocol', 'port', 'fwmark', 'family')
 
 
+def model_error(path, message):
+    """Fail the play: path (for example lvs_virtual_services[0].port) and what is wrong with it."""
+    raise AnsibleFilterError('%s: %s' % (path, message))
+
+
+def check_keys(item, allowed, path):
+    """Fail unless item is a dict whose keys are all in allowed."""
+    if not isinstance(item, dict):
+        model_error(path, 'expected a dict, got %r' % (item,))
+    unknown = sorted(set(item) - allowed)
+    if unknown:
+        model_error(path, 'unknown key %s; accepted keys: %s' % (', '.join(map(repr, unknown)),
+                                                                 ', '.join(sorted(allowed))))
+
+
 def _fail(where, message):
-    raise AnsibleFilterError('lvs_virtual_services%s: %s' % (where, message))
+    model_error('lvs_virtual_services' + where, message)
 
 
 def _check_keys(item, allowed, where):
-    if not isinstance(item, dict):
-        _fail(where, 'expected a dict, got %r' % (item,))
-    unknown = sorted(set(item) - allowed)
-    if unknown:
-        _fail(where, 'unknown key %s; accepted keys: %s' % (', '.join(map(repr, unknown)), ', '.join(sorted(allowed))))
+    check_keys(item, allowed, 'lvs_virtual_services' + where)
 
 
 def realserver_address(entry, hostvars, where):
