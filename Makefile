@@ -69,7 +69,12 @@ demo: venv collection lab-up ## Bring up the lab, build the DR cluster with site
 benchmark: venv collection lab-up ## Print the IPVS scale figures (issue 6) measured in the lab
 	source <($(LAB) env) && $(BIN)/python benchmarks/ipvs_scale.py
 
-test: lint sanity unit keepalived-config lab-up integration molecule ## Everything CI runs
+test: venv collection ## Everything CI runs: the lab boots while the host-side checks run, then the lab's tests
+	$(LAB) up & lab=$$!; checks=0; booted=0; \
+	  $(MAKE) lint sanity unit keepalived-config || checks=$$?; \
+	  wait $$lab || booted=$$?; \
+	  test $$checks -eq 0 -a $$booted -eq 0
+	$(MAKE) integration molecule
 
 clean: ## Remove build output (the lab cache stays)
 	rm -rf build tests/output
