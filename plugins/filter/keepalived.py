@@ -44,7 +44,7 @@ _value:
 """
 
 from ansible_collections.lvs.cluster.plugins.filter.lvs_model import (
-    checked_services, realserver_address, vip_interface,
+    checked_services, default_ipv4_address, realserver_address, vip_interface,
 )
 from ansible_collections.lvs.cluster.plugins.filter.lvs_model import check_keys as _keys, model_error as _fail
 
@@ -260,7 +260,7 @@ def _unicast(settings, hostvars, hostname, group):
     """Return (source address, peers) of unicast adverts, or (None, []) for multicast."""
     def address(host):
         variables = hostvars[host]
-        found = variables.get('keepalived_ha_address') or variables.get('ansible_default_ipv4', {}).get('address')
+        found = variables.get('keepalived_ha_address') or default_ipv4_address(variables)
         if not found:
             _fail('keepalived_ha_unicast', 'no address known for %r: set keepalived_ha_address or gather its facts'
                   % host)

@@ -91,6 +91,13 @@ def _check_keys(item, allowed, where):
     check_keys(item, allowed, 'lvs_virtual_services' + where)
 
 
+def default_ipv4_address(variables):
+    """Return a host's default IPv4 address from its gathered facts (hostvars), or None."""
+    facts = variables.get('ansible_facts') or {}
+    injected = variables.get('ansible_default_ipv4') or {}  # ansible-core before facts stop being injected
+    return (facts.get('default_ipv4') or {}).get('address') or injected.get('address')
+
+
 def realserver_address(entry, hostvars, where):
     """Return the address of a real server entry: its address, or its inventory host's address."""
     if 'address' in entry:
@@ -100,7 +107,7 @@ def realserver_address(entry, hostvars, where):
     if entry['host'] not in hostvars:
         _fail(where + '.host', '%r is not a host of the inventory' % entry['host'])
     variables = hostvars[entry['host']]
-    address = variables.get('lvs_realserver_address') or variables.get('ansible_default_ipv4', {}).get('address')
+    address = variables.get('lvs_realserver_address') or default_ipv4_address(variables)
     if not address:
         _fail(where + '.host', 'no address known for %r: set lvs_realserver_address or gather its facts'
               % entry['host'])

@@ -36,8 +36,7 @@ NIC = host_interface()
 
 def facts(address):
     """Return gathered facts of a director whose NIC holds address in 192.0.2.0/24."""
-    return {'ansible_default_ipv4': {'address': address, 'interface': NIC},
-            'ansible_facts': {'interfaces': [NIC], 'default_ipv4': {'interface': NIC},
+    return {'ansible_facts': {'interfaces': [NIC], 'default_ipv4': {'interface': NIC, 'address': address},
                               NIC: {'ipv4': {'address': address, 'netmask': '255.255.255.0'}}}}
 
 

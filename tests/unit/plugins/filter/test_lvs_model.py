@@ -102,3 +102,9 @@ def test_vip_interface_names_the_device_of_a_labelled_address():
     assert vip_interface('10.89.0.100', facts) == 'eth0'
     del facts['eth0']['ipv4']
     assert vip_interface('10.89.0.100', facts) == 'eth0'
+
+
+def test_addresses_come_from_gathered_facts():
+    hostvars = {'rs1': {'ansible_facts': {'default_ipv4': {'address': '10.89.0.11'}}}}
+    model = [{'name': 'web', 'vip': '10.89.0.100', 'port': 80, 'realservers': [{'host': 'rs1'}]}]
+    assert ipvs_services(model, hostvars)[0]['realservers'][0]['address'] == '10.89.0.11'
