@@ -212,6 +212,17 @@ def drain_departed(wanted, live, exclude=()):
     return result if changed else wanted
 
 
+def draining_connections(live, wanted):
+    """Return the active connections left on the real servers that wanted (ipvs_table services) drains.
+
+    live is lvs.cluster.ipvs_info's services; other weight-0 real servers (keepalived's, say) do not count.
+    """
+    drained = set((_identity(service), member['address'], member.get('port', service.get('port') or 0))
+                  for service in wanted for member in service.get('realservers', []) if member.get('state') == 'drained')
+    return sum(member['active_connections'] for service in live for member in service['realservers']
+               if (_identity(service), member['address'], member['port']) in drained)
+
+
 def vip_interface(vip, facts):
     """Return the interface (from gathered facts) whose network holds vip, else the default-route one.
 
@@ -234,4 +245,4 @@ class FilterModule:
 
     def filters(self):
         return {'ipvs_services': ipvs_services, 'realserver_vips': realserver_vips, 'drain_departed': drain_departed,
-                'vip_interface': vip_interface}
+                'draining_connections': draining_connections, 'vip_interface': vip_interface}

@@ -7,7 +7,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.lvs.cluster.plugins.filter.lvs_model import (
-    drain_departed, ipvs_services, realserver_vips, vip_interface,
+    drain_departed, draining_connections, ipvs_services, realserver_vips, vip_interface,
 )
 
 HOSTVARS = {
@@ -108,3 +108,12 @@ def test_addresses_come_from_gathered_facts():
     hostvars = {'rs1': {'ansible_facts': {'default_ipv4': {'address': '10.89.0.11'}}}}
     model = [{'name': 'web', 'vip': '10.89.0.100', 'port': 80, 'realservers': [{'host': 'rs1'}]}]
     assert ipvs_services(model, hostvars)[0]['realservers'][0]['address'] == '10.89.0.11'
+
+
+def test_draining_connections_count_only_the_servers_this_role_drains():
+    live = [{'protocol': 'tcp', 'address': '10.89.0.100', 'port': 80, 'realservers': [
+        {'address': '10.89.0.11', 'port': 80, 'weight': 0, 'active_connections': 3},
+        {'address': '10.89.0.12', 'port': 80, 'weight': 0, 'active_connections': 5}]}]
+    wanted = drain_departed([{'address': '10.89.0.100', 'port': 80, 'realservers': [{'address': '10.89.0.12'}]}],
+                            [dict(live[0], realservers=live[0]['realservers'][:1])])
+    assert draining_connections(live, wanted) == 3
