@@ -13,7 +13,7 @@ export PYTHONPATH := $(CURDIR)/$(COLLECTIONS)
 LAB := python3 lab/lab.py
 
 .PHONY: help host-deps venv collection lint sanity unit keepalived-config lab-up lab-down lab-status integration molecule demo \
-	benchmark test clean
+	benchmark benchmark-cluster test clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ demo: venv collection lab-up ## Bring up the lab, build the DR cluster with site
 
 benchmark: venv collection lab-up ## Print the IPVS scale figures (issue 6) measured in the lab
 	source <($(LAB) env) && $(BIN)/python benchmarks/ipvs_scale.py
+
+benchmark-cluster: venv collection lab-up ## Print site.yml vs ping and the data plane per mode, measured in the lab
+	source <($(LAB) env) && $(BIN)/python benchmarks/cluster_figures.py
 
 test: venv collection ## Everything CI runs: the lab boots while the host-side checks run, then the lab's tests
 	$(LAB) up & lab=$$!; checks=0; booted=0; \
