@@ -47,6 +47,7 @@ from ansible_collections.lvs.cluster.plugins.filter.lvs_model import (
     checked_services, default_ipv4_address, realserver_address, vip_interface,
 )
 from ansible_collections.lvs.cluster.plugins.filter.lvs_model import check_keys as _keys, model_error as _fail
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_params import SERVICE_SETTINGS_OPTIONS
 
 CHECKERS = {'http_get': 'HTTP_GET', 'ssl_get': 'SSL_GET', 'tcp_check': 'TCP_CHECK', 'misc_check': 'MISC_CHECK'}
 CHECK_KEYS = {
@@ -61,7 +62,7 @@ KEEPALIVED_KEYS = {'quorum', 'hysteresis', 'inhibit_on_failure', 'alpha', 'omega
                    'vrrp_instance', 'virtualhost'}
 HTTP_PROTOCOLS = ('1.0', '1.0C', '1.1')
 PROTOCOLS = {'tcp': 'TCP', 'udp': 'UDP', 'sctp': 'SCTP'}
-SCHEDULER_FLAGS = ('sh-fallback', 'sh-port', 'mh-fallback', 'mh-port')
+SCHEDULER_FLAGS = SERVICE_SETTINGS_OPTIONS['scheduler_flags']['choices']  # as the IPVS modules accept them
 INSTANCE_KEYS = {'name', 'virtual_router_id', 'interface', 'master', 'advert_int', 'vrrp_version', 'priority'}
 
 
