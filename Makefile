@@ -11,6 +11,7 @@ COLLECTION := $(COLLECTIONS)/ansible_collections/lvs/cluster
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/$(COLLECTIONS)
 export PYTHONPATH := $(CURDIR)/$(COLLECTIONS)
 LAB := python3 lab/lab.py
+SCENARIOS ?=
 
 .PHONY: help host-deps venv collection lint sanity unit keepalived-config lab-up lab-down lab-status integration molecule demo \
 	benchmark benchmark-cluster test clean
@@ -58,9 +59,8 @@ lab-status: ## Show whether the lab runs
 integration: venv collection ## Module integration tests on the lab's real kernel (both backends)
 	$(BIN)/python tests/integration/run
 
-molecule: venv collection ## Every molecule scenario on the lab, one after the other
-	source <($(LAB) env) && for scenario in $$(ls molecule | grep -vx shared); do \
-	  PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/molecule test -s $$scenario; done
+molecule: venv collection ## Every molecule scenario on the lab (or SCENARIOS="ha nat"), logs in build/logs
+	source <($(LAB) env) && tests/molecule/run $(BIN) $(SCENARIOS)
 
 demo: venv collection lab-up ## Bring up the lab, build the DR cluster with site.yml, print the balance
 	source <($(LAB) env) && PATH=$(CURDIR)/$(BIN):$$PATH && molecule create -s dr && molecule converge -s dr \
