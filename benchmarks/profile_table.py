@@ -17,7 +17,7 @@ asserts nothing.
   make collection
   PYTHONPATH=build/collections .venv/bin/python benchmarks/profile_table.py [--backend netlink|ipvsadm|memory|all]
       [--scenario all|empty|noop|change] [--runs 3] [--services 2284] [--realservers 37298] [--no-stats]
-      [--cprofile 25] [--no-gc]
+      [--cprofile 25]
 
 To compare with another version of the collection, point PYTHONPATH at a directory holding it as
 ansible_collections/lvs/cluster (for example from git archive).
@@ -28,7 +28,6 @@ import collections
 import contextlib
 import copy
 import cProfile
-import gc
 import importlib
 import io
 import json
@@ -389,8 +388,6 @@ def child(options):
     _ipvs_client.apply_to_table = timed('apply_to_table', _ipvs_client.apply_to_table)
 
     profiler = cProfile.Profile() if options.cprofile else None
-    if options.no_gc:
-        gc.disable()
     with patch_module_args(args):
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         started = time.perf_counter()
@@ -418,7 +415,6 @@ def run_child(scenario, backend, args_file, work, options):
     state_in = '' if scenario == 'empty' else str(work / 'full.state')
     command = [sys.executable, __file__, '--child', '--backend', backend, '--args-file', str(args_file),
                '--state-in', state_in, '--cprofile', str(options.cprofile)]
-    command += ['--no-gc'] if options.no_gc else []
     command += ['--no-stats'] if options.no_stats else []
     if scenario == 'empty' and backend == 'netlink':
         command += ['--state-out', str(work / 'full.state')]
@@ -478,7 +474,6 @@ def main():
     parser.add_argument('--cprofile', type=int, default=0, help='print the top N functions of each run (cumulative)')
     parser.add_argument('--no-stats', action='store_true',
                         help='have run() read the table without stats, as ipvs_table could if it did not report them')
-    parser.add_argument('--no-gc', action='store_true', help='disable the cyclic garbage collector in the module run')
     parser.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
     parser.add_argument('--args-file', help=argparse.SUPPRESS)
     parser.add_argument('--state-in', default='', help=argparse.SUPPRESS)

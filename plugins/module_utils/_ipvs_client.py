@@ -8,6 +8,7 @@ Private to the lvs.cluster collection; not a public API.
 
 from __future__ import annotations
 
+import gc
 import os
 import platform
 import traceback
@@ -27,6 +28,16 @@ from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import (
 
 SYS_MODULE_DIR = '/sys/module'
 KERNEL_MODULES_DIR = '/lib/modules'
+
+
+def for_whole_tables():
+    """Switch the cyclic garbage collector off for the rest of this short-lived module process.
+
+    A whole table is about 10^5 objects without reference cycles (reference counting frees them);
+    the collector's repeated full passes over them took a third of a no-op ipvs_table run on a
+    keepalived-#2318-sized table (benchmarks/profile_table.py). Call it first in main().
+    """
+    gc.disable()
 
 
 def open_backend(module):

@@ -45,19 +45,25 @@ def _ipv4_packed(address):
         return None
 
 
+def address_family(address):
+    """Return (the address in its canonical form, 'ipv4' or 'ipv6'); raise ValueError if it is not an address.
+
+    A string inet_pton takes as IPv4 is already canonical (it refuses leading zeros and blanks).
+    """
+    if _ipv4_packed(address) is not None:
+        return address, 'ipv4'
+    parsed = ipaddress.ip_address(address)
+    return str(parsed), 'ipv%d' % parsed.version
+
+
 def family_of(address):
     """Return 'ipv4' or 'ipv6' for an address string; raise ValueError if it is not an address."""
-    if _ipv4_packed(address) is not None:
-        return 'ipv4'
-    return 'ipv%d' % ipaddress.ip_address(address).version
+    return address_family(address)[1]
 
 
 def normalize_address(address):
     """Return an address string in its canonical form; raise ValueError if it is not an address."""
-    packed = _ipv4_packed(address)
-    if packed is not None:
-        return socket.inet_ntop(socket.AF_INET, packed)
-    return str(ipaddress.ip_address(address))
+    return address_family(address)[0]
 
 
 def host_bits(family):
