@@ -17,7 +17,7 @@ import shlex
 
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import IPVSError, IPVSUnavailable, ParameterError
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import (
-    FORWARDING_SWITCHES, PROTOCOL_SWITCHES, RealServer, ServiceKey, VirtualService, family_of, normalize_address,
+    FORWARDING_SWITCHES, PROTOCOL_SWITCHES, RealServer, ServiceKey, VirtualService, address_family,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import DELETE_REALSERVER
 
@@ -42,8 +42,8 @@ def parse_endpoint(text):
         address, _sep, port = text[1:].partition(']:')
     else:
         address, _sep, port = text.rpartition(':')
-    address = normalize_address(address)
-    return family_of(address), address, int(port)
+    address, family = address_family(address)
+    return family, address, int(port)
 
 
 def _service_key(words):

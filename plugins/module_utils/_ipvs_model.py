@@ -61,11 +61,6 @@ def family_of(address):
     return address_family(address)[1]
 
 
-def normalize_address(address):
-    """Return an address string in its canonical form; raise ValueError if it is not an address."""
-    return address_family(address)[0]
-
-
 def host_bits(family):
     """Return the full prefix length of a family: 32 or 128."""
     return 32 if family == 'ipv4' else 128
