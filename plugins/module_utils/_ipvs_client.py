@@ -30,7 +30,7 @@ SYS_MODULE_DIR = '/sys/module'
 KERNEL_MODULES_DIR = '/lib/modules'
 
 
-def for_whole_tables():
+def disable_cyclic_gc():
     """Switch the cyclic garbage collector off for the rest of this short-lived module process.
 
     A whole table is about 10^5 objects without reference cycles (reference counting frees them);

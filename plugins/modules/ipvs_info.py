@@ -137,13 +137,13 @@ daemons:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_client import connected, for_whole_tables
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_client import connected, disable_cyclic_gc
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import rules
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_params import BACKEND_OPTIONS
 
 
 def main():
-    for_whole_tables()
+    disable_cyclic_gc()
     module = AnsibleModule(argument_spec=dict(BACKEND_OPTIONS), supports_check_mode=True)
     with connected(module) as backend:
         table = backend.read_table()

@@ -223,7 +223,7 @@ saved:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_client import for_whole_tables, run, validated
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_client import disable_cyclic_gc, run, validated
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import ParameterError
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import rules
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_params import (
@@ -254,7 +254,7 @@ def wanted_table(services, excluded):
 
 
 def main():
-    for_whole_tables()
+    disable_cyclic_gc()
     service_options = dict(SERVICE_KEY_OPTIONS, **SERVICE_SETTINGS_OPTIONS,
                            realservers=dict(realservers_option(['present', 'drained', 'absent']), default=[]),
                            state=dict(type='str', choices=['present', 'absent'], default='present'))
