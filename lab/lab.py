@@ -25,14 +25,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RECIPE = HERE / 'recipe'
 SUITE = 'bookworm'
 NODE_IMAGE = 'lvs-node:latest'
-PYROUTE2 = 'pyroute2==0.9.7'
 PORT = int(os.environ.get('LAB_PORT', '22375'))
 MEMORY = os.environ.get('LAB_MEM', '6144')
 CPUS = os.environ.get('LAB_CPUS', '2')
@@ -67,7 +65,7 @@ def recipe_key():
     for path in sorted(RECIPE.rglob('*')):
         if path.is_file():
             digest.update(path.relative_to(HERE).as_posix().encode() + b'\0' + path.read_bytes())
-    digest.update(('%s %s %s' % (SUITE, PYROUTE2, MIRROR)).encode())
+    digest.update(('%s %s' % (SUITE, MIRROR)).encode())
     return digest.hexdigest()[:16]
 
 
@@ -98,16 +96,6 @@ def debootstrap(target, package_list):
         '--include=' + ','.join(packages(package_list)), SUITE, target, MIRROR)
 
 
-def install_pyroute2(rootfs, work):
-    """Unpack the pure-Python pyroute2 wheel from PyPI into the node's dist-packages."""
-    wheels = work / 'wheels'
-    run(sys.executable, '-m', 'pip', 'download', '--quiet', '--no-deps', '--only-binary=:all:', '-d', wheels,
-        PYROUTE2)
-    (wheel,) = wheels.glob('pyroute2-*.whl')
-    with zipfile.ZipFile(wheel) as archive:
-        archive.extractall(rootfs / 'usr/lib/python3/dist-packages')
-
-
 def copy_overlay(name, rootfs):
     """Copy lab/recipe/<name>/ over the root file system."""
     shutil.copytree(RECIPE / name, rootfs, dirs_exist_ok=True, symlinks=True)
@@ -117,9 +105,7 @@ def build_node(work):
     rootfs = work / 'node'
     step('debootstrap %s node root (%d packages)' % (SUITE, len(packages('node-packages.txt'))))
     debootstrap(rootfs, 'node-packages.txt')
-    step('pyroute2 into the node root (%s from PyPI)' % PYROUTE2)
-    install_pyroute2(rootfs, work)
-    run('chroot', rootfs, 'systemctl', 'disable', 'apache2', 'keepalived')
+    run('chroot', rootfs, 'systemctl', 'disable', 'apache2', 'keepalived', 'ssh')
     run('chroot', rootfs, 'systemctl', 'mask', *packages('node-masked-units.txt'))
     run('chroot', rootfs, 'apt-get', 'clean')
     step('packing the node root')
