@@ -23,7 +23,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_ipvsadm import I
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import SCHEDULERS
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_netlink import HAS_PYROUTE2, NetlinkBackend
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import (
-    ADD_SERVICE, EDIT_SERVICE, apply_to_table, table_diff,
+    ADD_SERVICE, DELETE_REALSERVER, EDIT_SERVICE, apply_to_table, table_diff,
 )
 
 SYS_MODULE_DIR = '/sys/module'
@@ -88,6 +88,18 @@ def check_schedulers(changes):
                                                                      ', '.join(loaded) or 'none'))
 
 
+def check_backend(backend, changes):
+    """Fail before any write, in check mode too, when a change needs what the backend cannot write."""
+    for change in changes:
+        member = change.realserver
+        if member is not None and change.action != DELETE_REALSERVER and member.forwarding == 'tun' \
+                and member.tunnel_type in backend.unwritable_tunnel_types:
+            raise ParameterError('tunnel_type', member.tunnel_type,
+                                 'the %s backend cannot write %s tunnels (real server %s of service %s); use backend: '
+                                 'netlink' % (backend.name, member.tunnel_type.upper(), member.target()[3:],
+                                              change.service.key))
+
+
 def validated(module, build):
     """Return build(), or fail the module with the ParameterError's message before anything is read or written."""
     try:
@@ -131,6 +143,7 @@ def run(module, plan, describe, stats=True):
         live = backend.read_table(stats=stats)
         changes, diff_keys = plan(live)
         check_schedulers(changes)
+        check_backend(backend, changes)
         after = apply_to_table(live, changes)
         if changes and not module.check_mode:
             backend.apply(changes)
