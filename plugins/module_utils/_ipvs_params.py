@@ -183,7 +183,7 @@ def _in_range(name, value, low, high):
     return value
 
 
-def _address(name, value):
+def address_checked(name, value):
     """Return (canonical address, family) of value, or raise the ParameterError for name.
 
     A scoped IPv6 address (fe80::1%eth0) is refused: IPVS addresses carry no zone, and the
@@ -220,7 +220,7 @@ _UNUSABLE_REALSERVER_NETWORKS = tuple(ipaddress.ip_network(network) for network 
 
 def _realserver_address(name, value):
     """Return (address, family) of a real server, refusing the addresses ip_vs_new_dest() refuses."""
-    address, family = _address(name, value)
+    address, family = address_checked(name, value)
     parsed = ipaddress.ip_address(address)
     for network in _UNUSABLE_REALSERVER_NETWORKS:
         if parsed in network:
@@ -234,7 +234,7 @@ def service_key(params, where=''):
     if params.get('fwmark') is not None:
         fwmark = _in_range(where + 'fwmark', params['fwmark'], 1, MAX_FWMARK)
         return ServiceKey(family=params.get('family') or 'ipv4', protocol='tcp', fwmark=fwmark)
-    address, family = _address(where + 'address', params['address'])
+    address, family = address_checked(where + 'address', params['address'])
     if params.get('family') not in (None, family):
         raise ParameterError(where + 'family', params['family'],
                              'address %s is %s; omit family or set it to %s' % (address, family, family))
@@ -285,7 +285,7 @@ def virtual_service(params, where=''):
     )
 
 
-def _tunnel(params, where):
+def tunnel_settings(params, where):
     """Return (type, port, checksum) after checking the tunnel options fit the forwarding method."""
     tunnel_type, port, checksum = params.get('tunnel_type'), params.get('tunnel_port'), params.get('tunnel_checksum')
     if params['forwarding'] != 'tun':
@@ -331,7 +331,7 @@ def realserver(params, key, where=''):
         raise ParameterError(where + 'lower_threshold', lower,
                              'expected at most upper_threshold (%d): the kernel refuses a lower threshold above the '
                              'upper one, also when upper_threshold is 0 (no limit)' % upper)
-    tunnel_type, tunnel_port, tunnel_checksum = _tunnel(params, where)
+    tunnel_type, tunnel_port, tunnel_checksum = tunnel_settings(params, where)
     weight = _in_range(where + 'weight', params['weight'], 0, MAX_WEIGHT)
     if params.get('state') == 'drained':
         weight = 0

@@ -33,12 +33,12 @@ def test_director_services_resolve_hosts_and_carry_forwarding():
 
 
 @pytest.mark.parametrize('model, says', [
-    ([{'name': 'web', 'vip': '10.89.0.100', 'sheduler': 'rr'}], "lvs_virtual_services[0]: unknown key 'sheduler'"),
+    ([{'name': 'web', 'vip': '10.89.0.100', 'sheduler': 'rr'}], "lvs_virtual_services[0].sheduler: 'rr' is not valid; not a key here"),
     ([{'name': 'web', 'vip': '10.89.0.100', 'realservers': [{'hots': 'rs1'}]}],
-     "lvs_virtual_services[0].realservers[0]: unknown key 'hots'"),
+     "lvs_virtual_services[0].realservers[0].hots: 'rs1' is not valid; not a key here"),
     ([{'name': 'web', 'vip': '10.89.0.100', 'realservers': [{'host': 'rs9'}]}],
-     "lvs_virtual_services[0].realservers[0].host: 'rs9' is not a host of the inventory"),
-    ([{'vip': '10.89.0.100'}], "lvs_virtual_services[0]: missing key 'name'"),
+     "lvs_virtual_services[0].realservers[0].host: 'rs9' is not valid; expected a host of the inventory"),
+    ([{'vip': '10.89.0.100'}], "lvs_virtual_services[0]: {'vip': '10.89.0.100'} is not valid; the key name is required"),
     ([{'name': 'a', 'vip': '10.89.0.100', 'forwarding': 'gre'}], "lvs_virtual_services[0].forwarding: 'gre'"),
     ([{'name': 'a', 'vip': '10.89.0.1'}, {'name': 'a', 'vip': '10.89.0.2'}], "lvs_virtual_services[1].name: 'a'"),
 ])
@@ -49,8 +49,8 @@ def test_model_errors_name_the_key(model, says):
 
 
 def test_realserver_vips_lists_the_services_of_a_host():
-    assert realserver_vips(MODEL, 'rs2') == [{'vip': '10.89.0.100', 'forwarding': 'tun', 'service': 'web'}]
-    assert realserver_vips(MODEL, 'rs9') == []
+    assert realserver_vips(MODEL, HOSTVARS, 'rs2') == [{'vip': '10.89.0.100', 'forwarding': 'tun', 'service': 'web'}]
+    assert realserver_vips(MODEL, HOSTVARS, 'rs9') == []
 
 
 def test_drain_departed_adds_leavers_as_drained():
