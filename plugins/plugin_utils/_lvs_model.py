@@ -99,7 +99,11 @@ def _checked_service(index, service, names):
     check_keys(service, SERVICE_KEYS, path)
     for key in ('name', 'vip'):
         if key not in service:
-            model_error(path, service, 'the key %s is required' % key)
+            model_error('%s.%s' % (path, key), None, 'every service needs %s' % key)
+    if 'fwmark' in service and 'port' in service:
+        model_error(path + '.port', service['port'], 'a firewall-mark service has no port: remove port or fwmark')
+    if 'fwmark' not in service and 'port' not in service:
+        model_error(path + '.port', None, 'a service needs port (1 to 65535), or fwmark instead of a protocol and port')
     if not isinstance(service['name'], str) or not service['name']:
         model_error(path + '.name', service['name'], 'expected a non-empty string')
     if service['name'] in names:
@@ -160,6 +164,9 @@ def _in_model_terms(error, model, unknown):
                                   'its address %s: %s' % (error.value, error.accepted))
     if re.match(r'^%s\[\d+\]\.address$' % MODEL, error.name):
         return error.renamed(error.name[:-len('address')] + 'vip', error.value)
+    match = re.match(r'^%s\[(\d+)\]$' % MODEL, error.name)
+    if match and isinstance(error.value, dict):  # a rule of the item (mutually_exclusive, ...): show the service
+        return error.renamed(error.name, model[int(match.group(1))])
     return error
 
 

@@ -33,14 +33,14 @@ def test_director_services_resolve_hosts_and_carry_forwarding():
 
 
 @pytest.mark.parametrize('model, says', [
-    ([{'name': 'web', 'vip': '10.89.0.100', 'sheduler': 'rr'}], "lvs_virtual_services[0].sheduler: 'rr' is not valid; not a key here"),
-    ([{'name': 'web', 'vip': '10.89.0.100', 'realservers': [{'hots': 'rs1'}]}],
+    ([{'name': 'web', 'vip': '10.89.0.100', 'port': 80, 'sheduler': 'rr'}], "lvs_virtual_services[0].sheduler: 'rr' is not valid; not a key here"),
+    ([{'name': 'web', 'vip': '10.89.0.100', 'port': 80, 'realservers': [{'hots': 'rs1'}]}],
      "lvs_virtual_services[0].realservers[0].hots: 'rs1' is not valid; not a key here"),
-    ([{'name': 'web', 'vip': '10.89.0.100', 'realservers': [{'host': 'rs9'}]}],
+    ([{'name': 'web', 'vip': '10.89.0.100', 'port': 80, 'realservers': [{'host': 'rs9'}]}],
      "lvs_virtual_services[0].realservers[0].host: 'rs9' is not valid; expected a host of the inventory"),
-    ([{'vip': '10.89.0.100'}], "lvs_virtual_services[0]: {'vip': '10.89.0.100'} is not valid; the key name is required"),
-    ([{'name': 'a', 'vip': '10.89.0.100', 'forwarding': 'gre'}], "lvs_virtual_services[0].forwarding: 'gre'"),
-    ([{'name': 'a', 'vip': '10.89.0.1'}, {'name': 'a', 'vip': '10.89.0.2'}], "lvs_virtual_services[1].name: 'a'"),
+    ([{'vip': '10.89.0.100'}], "lvs_virtual_services[0].name: None is not valid; every service needs name"),
+    ([{'name': 'a', 'vip': '10.89.0.100', 'port': 80, 'forwarding': 'gre'}], "lvs_virtual_services[0].forwarding: 'gre'"),
+    ([{'name': 'a', 'vip': '10.89.0.1', 'port': 80}, {'name': 'a', 'vip': '10.89.0.2', 'port': 80}], "lvs_virtual_services[1].name: 'a'"),
 ])
 def test_model_errors_name_the_key(model, says):
     with pytest.raises(AnsibleFilterError) as error:
