@@ -65,7 +65,7 @@ def _converted(value, kind, name):
     """Return value converted to kind by the converter AnsibleModule uses for that type."""
     try:
         return DEFAULT_TYPE_VALIDATORS[kind](value)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError) as error:  # OverflowError: int of an infinite float
         raise ParameterError(name, value, 'expected %s (%s)' % (kind, error))
 
 
