@@ -14,8 +14,8 @@ description:
     C(lvs.cluster.validate_model)) and turns the services a director owns into the
     O(lvs.cluster.ipvs_table#module:services) argument, resolving real servers given as inventory hosts to their
     addresses.
-  - A bad value fails with its path in the model, for example
-    C(lvs_virtual_services[3].realservers[1].weight: 70000 is not valid; expected an integer from 0 to 65535).
+  - "A bad value fails with its path in the model, for example
+    C(lvs_virtual_services[3].realservers[1].weight: 70000 is not valid; expected an integer from 0 to 65535)."
   - The companion filter C(lvs.cluster.realserver_vips) returns the VIPs one real server must carry.
 author:
   - lvs.cluster developers (@lvs-cluster)

@@ -16,8 +16,8 @@ description:
     and the model's own keys, for the services of the director role and of keepalived alike.
   - Runs on the controller only; it does not connect to the host, so it can run before facts are gathered, as the
     first play of C(playbooks/site.yml) does.
-  - The first bad value fails the task with its path in the model, for example
-    C(lvs_virtual_services[3].realservers[1].weight: 70000 is not valid; expected an integer from 0 to 65535).
+  - "The first bad value fails the task with its path in the model, for example
+    C(lvs_virtual_services[3].realservers[1].weight: 70000 is not valid; expected an integer from 0 to 65535)."
   - Real servers named by an inventory host whose address is not known yet (before facts are gathered) are checked
     as an IPv4 address; the roles check the model again with the gathered addresses.
 author:
@@ -29,16 +29,23 @@ options:
     elements: dict
 attributes:
   action:
+    description: Runs as an action plugin on the controller.
     support: full
   async:
+    description: Cannot run asynchronously.
     support: none
   bypass_host_loop:
+    description: Runs for each host of the play, with that host's variables.
     support: none
   check_mode:
+    description: Changes nothing in any mode; check mode checks the same.
     support: full
   diff_mode:
+    description: Has nothing to show a diff of.
     support: none
   platform:
+    description: Runs on the controller, whatever the hosts are.
+    support: full
     platforms: all
 """
 

@@ -6,6 +6,8 @@ from hypothesis import strategies as st
 
 ADDRESSES = ['192.0.2.10', '198.51.100.11', '2001:db8::10', 'fe80::1%eth0', 'fe80::1', '0.0.0.0', '224.0.0.1',
              '255.255.255.255', '::', '10.0.0.1/24', '192.0.2.10:80', ' 192.0.2.10', '', '01.2.3.4', '::ffff:1.2.3.4']
+WORDS = ['wrr', 'sh', 'mh', 'nope!', 'eth0', 'eth0:8', 'lo', '255.255.255.0', '24', '129', '0.0.0.0', '/tmp/x', '~/x',
+         '$HOME/x']
 INTEGERS = [-1, 0, 1, 7, 80, 443, 6080, 65535, 65536, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 31 * 86400 + 1]
 
 
@@ -37,8 +39,7 @@ def _valid(name, spec, infinity):
         return st.lists(st.text(max_size=6) | st.sampled_from(['all', 'lo', 'eth0']), max_size=3)
     if 'address' in name:
         return st.sampled_from(ADDRESSES)
-    return st.text(max_size=10) | st.sampled_from(['wrr', 'sh', 'mh', 'nope!', 'eth0', 'eth0:8', 'lo', '255.255.255.0',
-                                                 '24', '129', '0.0.0.0', '/tmp/x', '~/x', '$HOME/x'])
+    return st.text(max_size=10) | st.sampled_from(WORDS)
 
 
 def options_strategy(options, infinity=True):

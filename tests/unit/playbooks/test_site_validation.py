@@ -150,7 +150,7 @@ BAD_MODELS = {
 ON_REALSERVERS = ('weight_of_host', 'state', 'scoped_realserver')
 
 
-def inventory(path, tripwire, models, good=GOOD):
+def inventory(path, tripwire, models):
     """Write an inventory of one host per model (in TEST-NET-1, reached only through the tripwire) plus web1."""
     hosts = dict((name, {'ansible_host': '192.0.2.%d' % (index + 20), 'lvs_virtual_services': model})
                  for index, (name, (model, _says)) in enumerate(sorted(models.items())))
@@ -160,7 +160,7 @@ def inventory(path, tripwire, models, good=GOOD):
         'children': {
             'directors': {'hosts': dict(item for item in hosts.items() if item[0] not in ON_REALSERVERS)},
             'realservers': {'hosts': dict([item for item in hosts.items() if item[0] in ON_REALSERVERS]
-                                          + [('web1', {'ansible_host': '192.0.2.5', 'lvs_virtual_services': good})])},
+                                          + [('web1', {'ansible_host': '192.0.2.5', 'lvs_virtual_services': GOOD})])},
         }}}
     path.write_text(yaml.safe_dump(data))
 

@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 
 from ansible.module_utils import basic
 
-from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_client
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import RealServer, ServiceKey, VirtualService
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_params import SERVICE_KEY_OPTIONS, TABLE_SERVICE_OPTIONS
 from ansible_collections.lvs.cluster.plugins.modules import (

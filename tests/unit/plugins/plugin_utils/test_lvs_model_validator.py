@@ -16,9 +16,9 @@ KEEPALIVED = {'name': 'dns', 'vip': '10.0.0.100', 'protocol': 'udp', 'port': 53,
               'realservers': [{'address': '10.0.0.21'}]}
 
 
-def bad(*services, hostvars=HOSTVARS, resolve=True):
+def bad(*services, resolve=True):
     with pytest.raises(AnsibleFilterError) as error:
-        validated_model(list(services), hostvars, resolve)
+        validated_model(list(services), HOSTVARS, resolve)
     return str(error.value)
 
 
@@ -28,8 +28,8 @@ def bad(*services, hostvars=HOSTVARS, resolve=True):
     lambda model: service_vips(model, HOSTVARS),
 ], ids=['director', 'keepalived keys', 'keepalived', 'realserver', 'vips'])
 def test_every_reader_checks_every_service_whoever_owns_it(read):
-    model = [dict(KEEPALIVED, name='ok'), dict(KEEPALIVED, port=5353, realservers=[{'address': '10.0.0.21',
-                                                                                      'weight': 70000}])]
+    bad_member = {'address': '10.0.0.21', 'weight': 70000}
+    model = [dict(KEEPALIVED, name='ok'), dict(KEEPALIVED, port=5353, realservers=[bad_member])]
     with pytest.raises(AnsibleFilterError) as error:
         read(model)
     assert str(error.value).startswith('lvs_virtual_services[1].realservers[0].weight: 70000 is not valid; expected '
