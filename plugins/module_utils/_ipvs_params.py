@@ -79,22 +79,24 @@ def _chosen(value, choices, name):
 # (path, whose value is expanded, included) always goes through its converter.
 _EXACT_TYPES = {'str': str, 'int': int, 'bool': bool, 'list': list, 'dict': dict}
 _COMPILED = {}
+_MISSING = object()
 
 
 def _compiled(options):
     """Return (names, names with a default, fields) of an argument spec, worked out once per spec and kept.
 
-    fields: (name, type, default, choices, required, suboptions, elements) for each option.
+    fields: (name, type, its Python class if no conversion is needed, default, choices, required, suboptions,
+    elements) for each option.
     """
     entry = _COMPILED.get(id(options))
     if entry is None or entry[0] is not options:
-        fields = tuple((name, spec.get('type', 'str'), spec.get('default'), spec.get('choices'),
-                        spec.get('required', False), spec.get('options'), spec.get('elements'))
+        fields = tuple((name, spec.get('type', 'str'), _EXACT_TYPES.get(spec.get('type', 'str')), spec.get('default'),
+                        spec.get('choices'), spec.get('required', False), spec.get('options'), spec.get('elements'))
                        for name, spec in options.items())
         for field in fields:
-            if field[1] not in DEFAULT_TYPE_VALIDATORS or (field[6] or 'str') not in DEFAULT_TYPE_VALIDATORS:
+            if field[1] not in DEFAULT_TYPE_VALIDATORS or (field[7] or 'str') not in DEFAULT_TYPE_VALIDATORS:
                 raise ValueError('option %s: type %s is not one AnsibleModule knows' % (field[0], field[1]))
-        defaulted = frozenset(field[0] for field in fields if field[2] is not None)
+        defaulted = frozenset(field[0] for field in fields if field[3] is not None)
         entry = _COMPILED[id(options)] = (options, frozenset(options), defaulted, fields)
     return entry[1:]
 
@@ -126,19 +128,19 @@ def checked_options(params, options, where='', rules=None):
     if rules:
         _check_rules(params, defaulted, rules, where)
     result = {}
-    for name, kind, default, choices, required, suboptions, elements in fields:
-        if name not in params:
+    for name, kind, exact_type, default, choices, required, suboptions, elements in fields:
+        value = params.get(name, _MISSING)
+        if value is _MISSING:
             if required:
                 raise ParameterError(where + name, None, 'this option is required')
-            result[name] = list(default) if isinstance(default, list) else default
+            result[name] = list(default) if default.__class__ is list else default
             continue
-        value = params[name]
         if value is None and not required and default is None:
             if choices is not None:
                 raise ParameterError(where + name, None, 'expected one of %s' % ', '.join(map(str, choices)))
             result[name] = None
             continue
-        if value.__class__ is not _EXACT_TYPES.get(kind):
+        if value.__class__ is not exact_type:
             value = _converted(value, kind, where + name)
         if suboptions is not None:
             value = [checked_options(item, suboptions, '%s%s[%d].' % (where, name, index))
