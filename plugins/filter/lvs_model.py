@@ -92,55 +92,35 @@ def realserver_vips(services, hostvars, inventory_hostname):
             if any(entry.get('host') == inventory_hostname for entry in checked.service.get('realservers', []))]
 
 
-IDENTITY_KEYS = ('protocol', 'address', 'port', 'fwmark', 'family', 'scheduler', 'scheduler_flags',
-                 'persistence_timeout', 'persistence_netmask', 'one_packet')
+def director_vip_addresses(vips, facts):
+    """Return lvs.cluster.vip_alias's addresses for a director's VIPs (service_vips' result).
 
-
-def _identity(service):
-    return (service.get('fwmark'), service.get('family') if service.get('fwmark') else None,
-            service.get('protocol', 'tcp') if not service.get('fwmark') else None, service.get('address'),
-            service.get('port'))
-
-
-def drain_departed(wanted, live, exclude=()):
-    """Return wanted (ipvs_table services) plus, drained, the live real servers and services it no longer has.
-
-    live is lvs.cluster.ipvs_info's services; services named in exclude (owned by another program) are
-    left alone. Returns wanted unchanged when nothing departed.
+    Each VIP goes on its vip_interface, else on the interface whose network holds it (vip_interface),
+    with its vip_prefix and vip_label.
     """
-    result = [dict(service, realservers=list(service.get('realservers', []))) for service in wanted]
-    by_identity = dict((_identity(service), service) for service in result)
-    excluded = set(_identity(service) for service in exclude)
-    changed = False
-    for service in live:
-        if _identity(service) in excluded:
-            continue
-        target = by_identity.get(_identity(service))
-        if target is None:
-            target = dict((key, service[key]) for key in IDENTITY_KEYS if service.get(key) is not None)
-            target['realservers'] = []
-            result.append(target)
-        declared = set((member['address'], member.get('port', service.get('port') or 0))
-                       for member in target['realservers'])
-        for member in service['realservers']:
-            if (member['address'], member['port']) not in declared:
-                changed = True
-                target['realservers'].append(dict(
-                    (key, member[key]) for key in ('address', 'port', 'forwarding', 'upper_threshold', 'lower_threshold',
-                                                   'tunnel_type', 'tunnel_port', 'tunnel_checksum') if key in member))
-                target['realservers'][-1]['state'] = 'drained'
-    return result if changed else wanted
+    addresses = []
+    for service in vips:
+        vip = service['vip']
+        entry = {'address': '%s/%s' % (vip, service['vip_prefix']),
+                 'interface': service.get('vip_interface') or vip_interface(vip, facts)}
+        if service.get('vip_label'):
+            entry['label'] = service['vip_label']
+        addresses.append(entry)
+    return addresses
 
 
-def draining_connections(live, wanted):
-    """Return the active connections left on the real servers that wanted (ipvs_table services) drains.
+def realserver_vip_addresses(vips):
+    """Return lvs.cluster.vip_alias's addresses for a DR or TUN real server's VIPs (realserver_vips' result).
 
-    live is lvs.cluster.ipvs_info's services; other weight-0 real servers (keepalived's, say) do not count.
+    Each VIP is hidden once: on lo for DR, on tunl0 for TUN, as a /32 (/128).
     """
-    drained = set((_identity(service), member['address'], member.get('port', service.get('port') or 0))
-                  for service in wanted for member in service.get('realservers', []) if member.get('state') == 'drained')
-    return sum(member['active_connections'] for service in live for member in service['realservers']
-               if (_identity(service), member['address'], member['port']) in drained)
+    seen, addresses = set(), []
+    for vip in vips:
+        entry = {'address': vip['vip'], 'interface': 'tunl0' if vip['forwarding'] == 'tun' else 'lo'}
+        if (entry['address'], entry['interface']) not in seen:
+            seen.add((entry['address'], entry['interface']))
+            addresses.append(entry)
+    return addresses
 
 
 class FilterModule:
@@ -148,5 +128,5 @@ class FilterModule:
 
     def filters(self):
         return {'ipvs_services': ipvs_services, 'service_vips': service_vips, 'realserver_vips': realserver_vips,
-                'drain_departed': drain_departed,
-                'draining_connections': draining_connections, 'vip_interface': vip_interface}
+                'vip_interface': vip_interface, 'director_vip_addresses': director_vip_addresses,
+                'realserver_vip_addresses': realserver_vip_addresses}
