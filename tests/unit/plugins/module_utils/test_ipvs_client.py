@@ -215,6 +215,7 @@ def test_check_mode_plans_the_deletion_without_draining(fake_backend):
     assert fake_backend.applied == [] and result['changes'] == ['-d -u 192.0.2.10:53 -r 198.51.100.21:80']
     assert 'drained' not in result
 
+
 def gre_service():
     return service(WEB, 'wrr', member(31, forwarding='tun', tunnel_type='gre'))
 
