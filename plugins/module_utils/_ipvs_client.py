@@ -101,6 +101,18 @@ def check_schedulers(changes):
                                                                      ', '.join(loaded) or 'none'))
 
 
+def check_backend(backend, changes):
+    """Fail before any write, in check mode too, when a change needs what the backend cannot write."""
+    for change in changes:
+        member = change.realserver
+        if member is not None and change.action != DELETE_REALSERVER and member.forwarding == 'tun' \
+                and member.tunnel_type in backend.unwritable_tunnel_types:
+            raise ParameterError('tunnel_type', member.tunnel_type,
+                                 'the %s backend cannot write %s tunnels (real server %s of service %s); use backend: '
+                                 'netlink' % (backend.name, member.tunnel_type.upper(), member.target()[3:],
+                                              change.service.key))
+
+
 def validated(module, build):
     """Return build(), or fail the module with the ParameterError's message before anything is read or written."""
     try:
@@ -175,6 +187,7 @@ def run(module, plan, describe, stats=True, drain_timeout=0):
         live = backend.read_table(stats=stats)
         changes, diff_keys = plan(live)
         check_schedulers(changes)
+        check_backend(backend, changes)
         after = apply_to_table(live, changes)
         result = dict(backend=backend.name, changes=[change.rule() for change in changes])
         if changes and not module.check_mode:

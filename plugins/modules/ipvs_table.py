@@ -244,43 +244,20 @@ drain_seconds:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_client import disable_cyclic_gc, run, validated
-from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import ParameterError
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import rules
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_params import (
-    BACKEND_OPTIONS, SERVICE_KEY_OPTIONS, SERVICE_KEY_RULES, SERVICE_SETTINGS_OPTIONS, realservers_option,
-    checked_options, service_key, service_with_realservers,
+    BACKEND_OPTIONS, SERVICE_KEY_OPTIONS, SERVICE_KEY_RULES, TABLE_SERVICE_OPTIONS, checked_options, service_key,
+    wanted_table,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import plan_table
 from ansible_collections.lvs.cluster.plugins.module_utils._persist import write_if_changed
 
 
-def wanted_table(services, excluded):
-    """Return (services to keep, keys of services to delete, real servers to delete per service key)."""
-    keep, delete, absent_realservers, seen = [], [], {}, set()
-    for index, params in enumerate(services):
-        service, absent = service_with_realservers(params, 'services[%d].' % index)
-        if service.key in seen:
-            raise ParameterError('services[%d]' % index, service.key.switches(), 'each service may appear once')
-        if service.key in excluded:
-            raise ParameterError('services[%d]' % index, service.key.switches(),
-                                 'a service listed in exclude, which this task must leave alone')
-        seen.add(service.key)
-        if params['state'] == 'absent':
-            delete.append(service.key)
-        else:
-            keep.append(service)
-            absent_realservers[service.key] = absent
-    return keep, delete, absent_realservers
-
-
 def main():
     disable_cyclic_gc()
-    service_options = dict(SERVICE_KEY_OPTIONS, **SERVICE_SETTINGS_OPTIONS,
-                           realservers=dict(realservers_option(['present', 'drained', 'absent']), default=[]),
-                           state=dict(type='str', choices=['present', 'absent'], default='present'))
     argument_spec = dict(
         BACKEND_OPTIONS,
-        # The items are checked by checked_options below, against service_options: the same checks, 10x faster.
+        # The items are checked by checked_options below, against TABLE_SERVICE_OPTIONS: the same checks, 10x faster.
         services=dict(type='list', elements='dict', default=[]),
         purge=dict(type='bool', default=False),
         exclude=dict(type='list', elements='dict', default=[], options=SERVICE_KEY_OPTIONS, **SERVICE_KEY_RULES),
@@ -294,7 +271,7 @@ def main():
     excluded = validated(module, lambda: set(service_key(params, 'exclude[%d].' % index)
                                              for index, params in enumerate(module.params['exclude'])))
     services = validated(module, lambda: [
-        checked_options(item, service_options, 'services[%d].' % index, SERVICE_KEY_RULES)
+        checked_options(item, TABLE_SERVICE_OPTIONS, 'services[%d].' % index, SERVICE_KEY_RULES)
         for index, item in enumerate(module.params['services'])])
     keep, delete, absent_realservers = validated(module, lambda: wanted_table(services, excluded))
 

@@ -7,7 +7,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.lvs.cluster.plugins.filter.lvs_model import (
-    director_vip_addresses, ipvs_services, realserver_vips, vip_interface,
+    director_vip_addresses, ipvs_services, realserver_vips, service_vips, vip_interface,
 )
 
 HOSTVARS = {
@@ -33,14 +33,14 @@ def test_director_services_resolve_hosts_and_carry_forwarding():
 
 
 @pytest.mark.parametrize('model, says', [
-    ([{'name': 'web', 'vip': '10.89.0.100', 'sheduler': 'rr'}], "lvs_virtual_services[0]: unknown key 'sheduler'"),
-    ([{'name': 'web', 'vip': '10.89.0.100', 'realservers': [{'hots': 'rs1'}]}],
-     "lvs_virtual_services[0].realservers[0]: unknown key 'hots'"),
-    ([{'name': 'web', 'vip': '10.89.0.100', 'realservers': [{'host': 'rs9'}]}],
-     "lvs_virtual_services[0].realservers[0].host: 'rs9' is not a host of the inventory"),
-    ([{'vip': '10.89.0.100'}], "lvs_virtual_services[0]: missing key 'name'"),
-    ([{'name': 'a', 'vip': '10.89.0.100', 'forwarding': 'gre'}], "lvs_virtual_services[0].forwarding: 'gre'"),
-    ([{'name': 'a', 'vip': '10.89.0.1'}, {'name': 'a', 'vip': '10.89.0.2'}], "lvs_virtual_services[1].name: 'a'"),
+    ([{'name': 'web', 'vip': '10.89.0.100', 'port': 80, 'sheduler': 'rr'}], "lvs_virtual_services[0].sheduler: 'rr' is not valid; not a key here"),
+    ([{'name': 'web', 'vip': '10.89.0.100', 'port': 80, 'realservers': [{'hots': 'rs1'}]}],
+     "lvs_virtual_services[0].realservers[0].hots: 'rs1' is not valid; not a key here"),
+    ([{'name': 'web', 'vip': '10.89.0.100', 'port': 80, 'realservers': [{'host': 'rs9'}]}],
+     "lvs_virtual_services[0].realservers[0].host: 'rs9' is not valid; expected a host of the inventory"),
+    ([{'vip': '10.89.0.100'}], "lvs_virtual_services[0].name: None is not valid; every service needs name"),
+    ([{'name': 'a', 'vip': '10.89.0.100', 'port': 80, 'forwarding': 'gre'}], "lvs_virtual_services[0].forwarding: 'gre'"),
+    ([{'name': 'a', 'vip': '10.89.0.1', 'port': 80}, {'name': 'a', 'vip': '10.89.0.2', 'port': 80}], "lvs_virtual_services[1].name: 'a'"),
 ])
 def test_model_errors_name_the_key(model, says):
     with pytest.raises(AnsibleFilterError) as error:
@@ -49,8 +49,8 @@ def test_model_errors_name_the_key(model, says):
 
 
 def test_realserver_vips_lists_the_services_of_a_host():
-    assert realserver_vips(MODEL, 'rs2') == [{'vip': '10.89.0.100', 'forwarding': 'tun', 'service': 'web'}]
-    assert realserver_vips(MODEL, 'rs9') == []
+    assert realserver_vips(MODEL, HOSTVARS, 'rs2') == [{'vip': '10.89.0.100', 'forwarding': 'tun', 'service': 'web'}]
+    assert realserver_vips(MODEL, HOSTVARS, 'rs9') == []
 
 
 def test_vip_interface_is_the_nic_in_the_vips_subnet():
@@ -86,11 +86,13 @@ def test_addresses_come_from_gathered_facts():
 
 
 def test_director_vip_addresses_place_each_vip_with_its_prefix_and_label():
+    """The prefix default (/32, /128) comes from service_vips, the validator's."""
     facts = {'interfaces': ['lo', 'eth0'], 'default_ipv4': {'interface': 'eth0'},
              'eth0': {'ipv4': {'address': '10.89.0.10', 'netmask': '255.255.255.0'}}}
-    services = [{'vip': '10.89.0.100', 'vip_prefix': 24, 'vip_label': 'eth0:8'},
-                {'vip': '2001:db8::10', 'vip_interface': 'eth1'}, {'vip': '10.89.0.101'}]
-    assert director_vip_addresses(services, facts) == [
+    model = [{'name': 'a', 'vip': '10.89.0.100', 'port': 80, 'vip_prefix': 24, 'vip_label': 'eth0:8'},
+             {'name': 'b', 'vip': '2001:db8::10', 'port': 80, 'vip_interface': 'eth1'},
+             {'name': 'c', 'vip': '10.89.0.101', 'port': 80}]
+    assert director_vip_addresses(service_vips(model, HOSTVARS), facts) == [
         {'address': '10.89.0.100/24', 'interface': 'eth0', 'label': 'eth0:8'},
         {'address': '2001:db8::10/128', 'interface': 'eth1'},
         {'address': '10.89.0.101/32', 'interface': 'eth0'}]

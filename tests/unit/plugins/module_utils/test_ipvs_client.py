@@ -214,3 +214,23 @@ def test_check_mode_plans_the_deletion_without_draining(fake_backend):
                                                                      service(DNS, 'rr')], drain_timeout=60)
     assert fake_backend.applied == [] and result['changes'] == ['-d -u 192.0.2.10:53 -r 198.51.100.21:80']
     assert 'drained' not in result
+
+
+def gre_service():
+    return service(WEB, 'wrr', member(31, forwarding='tun', tunnel_type='gre'))
+
+
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_a_backend_that_cannot_write_gre_fails_in_planning_in_check_mode_too(fake_backend, check_mode):
+    fake_backend.name, fake_backend.unwritable_tunnel_types = 'ipvsadm', ('gre',)
+    module = FakeModule(check_mode=check_mode)
+    result = run(module, fake_backend, [gre_service()])
+    assert result['failed'] and result['parameter'] == 'tunnel_type'
+    assert "the ipvsadm backend cannot write GRE tunnels (real server 198.51.100.31:80 of service -t 192.0.2.10:80)" \
+        in result['msg']
+    assert fake_backend.applied == []
+
+
+def test_a_backend_that_writes_gre_plans_it(fake_backend):
+    result = run(FakeModule(check_mode=True), fake_backend, [gre_service()])
+    assert result['changed'] and result['changes'][-1].endswith('-i -w 1 --tun-type gre --tun-nocsum')
