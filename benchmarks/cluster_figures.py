@@ -184,9 +184,9 @@ def print_site(row, runs):
     print('| ansible -m ping | %.1f | 1.00 | %s |' % (ping, ', '.join('%s %d' % item for item in sorted(row['ping_trips'].items()))))
     print('| site.yml, first run | %.1f | %.2f | %s |' % (row['first'], row['first'] / ping, ', '.join(
         '%s %d' % item for item in sorted(row['first_trips'].items()))))
+    trips = ', '.join('%s %d' % (host, row['noop_trips'][host]) for host in hosts)
     print('| site.yml, no-op (changed=%s) | %.1f | %.2f | %s |' % (
-        '/'.join(map(str, row['changed'])), noop, noop / ping, ', '.join('%s %d' % (host, row['noop_trips'][host])
-                                                                          for host in hosts)))
+        '/'.join(map(str, row['changed'])), noop, noop / ping, trips))
     verdict = noop / ping
     print('Target: no-op within 3x of the ping: %s (%.2fx, median of %d)' % (
         'met' if verdict <= 3 else 'missed by %.2fx' % (verdict / 3), verdict, runs))

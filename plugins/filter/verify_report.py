@@ -63,8 +63,9 @@ _value:
   type: dict
 """
 
-COLUMNS = ('%-14s %-4s %-20s %-12s %6s %11s %6s %8s %s', ('service', 'mode', 'VIP', 'real server', 'weight',
-                                                         'connections', 'share', 'expected', 'reply bytes via director'))
+COLUMNS = ('%-14s %-4s %-20s %-12s %6s %11s %6s %8s %s',
+           ('service', 'mode', 'VIP', 'real server', 'weight', 'connections', 'share', 'expected',
+            'reply bytes via director'))
 
 
 def parse_lines(lines):

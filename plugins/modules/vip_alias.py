@@ -15,7 +15,7 @@ description:
   - On a director, the VIP goes on the client-facing NIC with its real prefix and, for IPv4, an optional label in
     the old C(eth0:8) style. On a DR real server it is hidden on C(lo) as a /32 (/128 for IPv6); on a TUN real
     server it goes on C(tunl0).
-  - An interface that is down, such as C(tunl0) once C(ipip) is loaded, is brought up with its address: an
+  - An interface that is down, such as C(tunl0) once C(ipip) is loaded, is brought up with its address, since an
     address on a down interface receives nothing.
   - The same address with another prefix, label or scope on the interface is replaced with no moment where the
     address is missing; if the replacement fails, the old address is put back.
@@ -406,8 +406,8 @@ def main():
                     else (False, [])
             except OSError as error:
                 module.fail_json(msg='persisting %s on %s under %s failed: %s; run the task with become: true '
-                                     '(it writes under /etc)' % (describe(*entry), interface,
-                                                                  module.params['persist_dir'], error))
+                                     '(it writes under /etc)' % (describe(*entry), interface, module.params['persist_dir'],
+                                                                 error))
             changed |= live_changed or persisted
             diffs += [diff] + file_diffs
     result = dict(changed=changed, interfaces=interfaces)

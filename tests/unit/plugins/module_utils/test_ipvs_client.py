@@ -210,8 +210,8 @@ def test_the_drain_gives_up_after_its_timeout_and_deletes_anyway(fake_backend, m
 
 def test_check_mode_plans_the_deletion_without_draining(fake_backend):
     fake_backend.table = live_table()
-    result = run_draining(FakeModule(check_mode=True), fake_backend, [service(WEB, 'wrr', member(11), member(12, 2)),
-                                                                     service(DNS, 'rr')], drain_timeout=60)
+    wanted = [service(WEB, 'wrr', member(11), member(12, 2)), service(DNS, 'rr')]
+    result = run_draining(FakeModule(check_mode=True), fake_backend, wanted, drain_timeout=60)
     assert fake_backend.applied == [] and result['changes'] == ['-d -u 192.0.2.10:53 -r 198.51.100.21:80']
     assert 'drained' not in result
 
