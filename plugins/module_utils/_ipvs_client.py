@@ -11,19 +11,17 @@ from __future__ import annotations
 import gc
 import os
 import platform
-import traceback
+import sys
 from contextlib import contextmanager
 
-from ansible.module_utils.basic import missing_required_lib
-
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import (
-    IPVSError, IPVSUnavailable, ParameterError,
+    ApplyError, IPVSError, ParameterError,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_ipvsadm import IpvsadmBackend
-from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import SCHEDULERS
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import SCHEDULERS, rules
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_netlink import HAS_PYROUTE2, NetlinkBackend
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import (
-    ADD_SERVICE, EDIT_SERVICE, apply_to_table, table_diff,
+    ADD_SERVICE, EDIT_SERVICE, apply_to_table, table_diff, undo_changes,
 )
 
 SYS_MODULE_DIR = '/sys/module'
@@ -40,18 +38,23 @@ def disable_cyclic_gc():
     gc.disable()
 
 
+NEEDS_PYROUTE2 = ('the Python library pyroute2 (0.6 or newer) in the target\'s Python (%s): install the Debian '
+                  'package python3-pyroute2, or pyroute2 from PyPI (pip install pyroute2)')
+NEEDS_IPVSADM = 'the ipvsadm command on the target: install the Debian package ipvsadm'
+
+
 def open_backend(module):
     """Return the backend that module.params['backend'] asks for, or fail the module saying what to install."""
     choice = module.params['backend']
     if choice == 'netlink' or (choice == 'auto' and HAS_PYROUTE2):
         if not HAS_PYROUTE2:
-            module.fail_json(msg=missing_required_lib('pyroute2 (0.6 or newer)', reason='for backend=netlink'))
+            module.fail_json(msg='backend=netlink needs %s.' % (NEEDS_PYROUTE2 % sys.executable))
         return NetlinkBackend()
     if module.get_bin_path('ipvsadm') is None:
         if choice == 'ipvsadm':
-            module.fail_json(msg='backend=ipvsadm needs the ipvsadm command on the target: install the ipvsadm package.')
-        module.fail_json(msg='neither pyroute2 nor ipvsadm is available on the target: install the python3-pyroute2 '
-                             'package (or pyroute2 from PyPI) for the netlink backend, or the ipvsadm package.')
+            module.fail_json(msg='backend=ipvsadm needs %s.' % NEEDS_IPVSADM)
+        module.fail_json(msg='neither backend is available on the target: the netlink backend needs %s; the ipvsadm '
+                             'backend needs %s.' % (NEEDS_PYROUTE2 % sys.executable, NEEDS_IPVSADM))
     return IpvsadmBackend(module)
 
 
@@ -105,10 +108,8 @@ def connected(module):
         yield backend
     except ParameterError as error:
         module.fail_json(msg=str(error), parameter=error.name)
-    except IPVSUnavailable as error:
-        module.fail_json(msg=str(error))
     except IPVSError as error:
-        module.fail_json(msg=str(error), exception=traceback.format_exc())
+        module.fail_json(msg=str(error))
     finally:
         if backend is not None:
             backend.close()
@@ -133,10 +134,47 @@ def run(module, plan, describe, stats=True):
         check_schedulers(changes)
         after = apply_to_table(live, changes)
         if changes and not module.check_mode:
-            backend.apply(changes)
+            failure = apply_all_or_nothing(backend, live, changes)
+            if failure:
+                module.fail_json(**failure)
         result = dict(backend=backend.name, changes=[change.rule() for change in changes])
         result.update(describe(after))
         result['changed'] = bool(changes) or result.get('changed', False)
         if module._diff:
             result['diff'] = table_diff(live, after, diff_keys)
         module.exit_json(**result)
+
+
+def apply_all_or_nothing(backend, live, changes):
+    """Apply changes to the table read as live; return None, or the failed task's result if one is refused.
+
+    The changes the kernel made before the refusal (or, pipelined, after it) are undone, the last first,
+    and the services the plan names are read back: the result says changed=False only if they are as
+    they were, in ipvsadm-save form.
+    """
+    try:
+        backend.apply(changes)
+        return None
+    except ApplyError as error:
+        failure = error
+    undo = undo_changes(live, failure.applied)
+    touched = set(change.service.key for change in changes)
+
+    def saved(table):
+        return rules(service for key, service in table.items() if key in touched)
+
+    try:
+        backend.apply(undo)
+        restored = saved(backend.read_table(stats=False)) == saved(live)
+        trouble = '' if restored else 'the table read back differs from the table before the task'
+    except IPVSError as error:
+        restored, trouble = False, str(error)
+    made = '%d change%s' % (len(failure.applied), '' if len(failure.applied) == 1 else 's')
+    if restored:
+        outcome = ('the %s the task had made were undone, the last first: the table is as it was' % made
+                   if failure.applied else 'nothing was changed')
+    else:
+        outcome = ('undoing the %s the task had made failed (%s): the table is left changed; '
+                   'lvs.cluster.ipvs_info shows it' % (made, trouble))
+    return dict(msg='%s; %s.' % (failure, outcome), changed=not restored,
+                applied=[change.rule() for change in failure.applied], undone=[change.rule() for change in undo])
