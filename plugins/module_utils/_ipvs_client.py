@@ -123,7 +123,8 @@ def run(module, plan, describe, stats=True):
     (with changed=True if it changed something besides the table, such as a file).
 
     The table after the run is the live table with the changes applied, in check mode as after
-    a write: the backend applies every change or raises, so the table is not read back. Counters
+    a write: the backend applies every change or raises (a refusal fails the task after
+    apply_all_or_nothing has undone the rest), so the table is not read back. Counters
     of what the changes left alone are those just read; new services and real servers have none.
     With stats=False, the table is read without traffic stats (less to read and hold), for a
     describe() that does not report them.
@@ -150,7 +151,7 @@ def apply_all_or_nothing(backend, live, changes):
 
     The changes the kernel made before the refusal (or, pipelined, after it) are undone, the last first,
     and the services the plan names are read back: the result says changed=False only if they are as
-    they were, in ipvsadm-save form.
+    they were, in ipvsadm-save form (or if the kernel made none of the changes).
     """
     try:
         backend.apply(changes)
@@ -163,18 +164,20 @@ def apply_all_or_nothing(backend, live, changes):
     def saved(table):
         return rules(service for key, service in table.items() if key in touched)
 
+    if not failure.applied:
+        return dict(msg='%s; nothing was changed.' % failure, changed=False, applied=[], undone=[])
     try:
         backend.apply(undo)
         restored = saved(backend.read_table(stats=False)) == saved(live)
         trouble = '' if restored else 'the table read back differs from the table before the task'
     except IPVSError as error:
         restored, trouble = False, str(error)
-    made = '%d change%s' % (len(failure.applied), '' if len(failure.applied) == 1 else 's')
+    made = '%d change%s the task had made' % (len(failure.applied), '' if len(failure.applied) == 1 else 's')
     if restored:
-        outcome = ('the %s the task had made were undone, the last first: the table is as it was' % made
-                   if failure.applied else 'nothing was changed')
+        outcome = 'the %s %s undone, the last first: the table is as it was' % (
+            made, 'was' if len(failure.applied) == 1 else 'were')
     else:
-        outcome = ('undoing the %s the task had made failed (%s): the table is left changed; '
-                   'lvs.cluster.ipvs_info shows it' % (made, trouble))
+        outcome = 'undoing the %s failed (%s): the table is left changed; lvs.cluster.ipvs_info shows it' % (
+            made, trouble)
     return dict(msg='%s; %s.' % (failure, outcome), changed=not restored,
                 applied=[change.rule() for change in failure.applied], undone=[change.rule() for change in undo])

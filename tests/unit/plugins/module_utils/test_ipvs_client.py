@@ -219,7 +219,7 @@ def test_a_failed_undo_reports_the_table_changed(fake_backend):
 
 def test_an_undo_that_leaves_a_difference_reports_the_table_changed(fake_backend):
     fake_backend.table = live_table()
-    fake_backend.refuse = refuse_realserver('198.51.100.13')
+    fake_backend.refuse = refuse_realserver('198.51.100.23')
     real_read = fake_backend.read_table
     reads = []
 
@@ -231,6 +231,6 @@ def test_an_undo_that_leaves_a_difference_reports_the_table_changed(fake_backend
         reads.append(1)
         return table
     fake_backend.read_table = read_table
-    result = run(FakeModule(), fake_backend, [service(DNS, 'rr', member(21), member(22), member(13))])
+    result = run(FakeModule(), fake_backend, [service(DNS, 'rr', member(21), member(22), member(23))])
     assert result['failed'] and result['changed'] is True and len(reads) == 2
     assert 'the table read back differs from the table before the task' in result['msg']
