@@ -25,7 +25,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import (
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import (
     FORWARDING_SWITCHES, PROTOCOL_SWITCHES, RealServer, ServiceKey, VirtualService, address_family,
 )
-from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import DELETE_REALSERVER, took_effect
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import DELETE_REALSERVER, split_by_effect
 
 SWITCH_PROTOCOLS = {switch: protocol for protocol, switch in PROTOCOL_SWITCHES.items()}
 SWITCH_PROTOCOLS.update({'--tcp-service': 'tcp', '--udp-service': 'udp', '--sctp': 'sctp'})
@@ -251,7 +251,7 @@ class IpvsadmBackend:
 
         ipvsadm -R goes on after a refused line and prints one message a refusal on stderr (without saying
         which line), then exits with the status of the last line; so the table is read back to find the
-        changes made (took_effect), and the first change not made is the refused one.
+        changes made, and the first change not made is the refused one.
         """
         for change in changes:
             if change.realserver is not None and change.realserver.forwarding == 'tun' and \
@@ -262,15 +262,13 @@ class IpvsadmBackend:
         rc, _out, err = self._command('-R', data='\n'.join(change.rule() for change in changes) + '\n')
         if rc == 0 and not err.strip():
             return
-        table = self.read_table(stats=False)
-        made = [took_effect(change, table) for change in changes]
-        if all(made):
+        made, refused = split_by_effect(changes, self.read_table(stats=False))
+        if refused is None:
             return
-        refused = changes[made.index(False)]
         said = err.strip().splitlines()[0] if err.strip() else 'no message (rc=%d)' % rc
         code = next((code for words, code in REFUSAL_ERRNOS if words in said), None)
         reason = 'ipvsadm -R said "%s"' % said + ('; %s' % cause(refused, code) if cause(refused, code) else '')
-        raise ApplyError(refused, reason, [change for change, done in zip(changes, made) if done])
+        raise ApplyError(refused, reason, made)
 
     def read_timeouts(self):
         words = self._run('-L', '-n', '--timeout').split(':')[-1].split()

@@ -26,7 +26,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import (
 )
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import (
     ADD_REALSERVER, ADD_SERVICE, DELETE_REALSERVER, DELETE_SERVICE, EDIT_REALSERVER, EDIT_SERVICE, service_name,
-    took_effect,
+    split_by_effect,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import (
     PRIVILEGE_ERRNOS, RACES, ApplyError, IPVSError, IPVSPermissionError, IPVSUnavailable, TableChanged, kernel_reason,
@@ -418,12 +418,9 @@ class NetlinkBackend:
             replies, errors = self._exchange(requests)
         except OSError as error:
             # Which changes of the window the kernel made is unknown: read the table to see.
-            table = self.read_table(stats=False)
-            made = [took_effect(change, table) for change in changes]
-            if all(made):
-                return
-            raise ApplyError(changes[made.index(False)], error.strerror or str(error),
-                             [change for change, done in zip(changes, made) if done])
+            made, refused = split_by_effect(changes, self.read_table(stats=False))
+            if refused is not None:
+                raise ApplyError(refused, error.strerror or str(error), made)
         if errors:
             first = min(errors)
             raise ApplyError(changes[first], refusal(changes[first], errors[first]),

@@ -222,6 +222,17 @@ def took_effect(change, table):
     return member is not None and member.settings() == change.realserver.settings()
 
 
+def split_by_effect(changes, table):
+    """Return (the changes that table, read after they were sent, shows made; the first it does not, or None)."""
+    made, refused = [], None
+    for change in changes:
+        if took_effect(change, table):
+            made.append(change)
+        elif refused is None:
+            refused = change
+    return made, refused
+
+
 def table_diff(before, after, keys=None):
     """Return Ansible's diff dict: the services named by keys (all when None) in ipvsadm-save form."""
     def render(table):

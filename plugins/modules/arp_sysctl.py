@@ -69,8 +69,8 @@ options:
 notes:
   - Inside a container the keys belong to the container's network namespace; the container must be privileged to
     write them.
-  - Writing the keys and O(persist_file) needs root on the target; run the task with C(become: true). A read or
-    write that fails ends the task with one sentence naming the key or file.
+  - "Writing the keys and O(persist_file) needs root on the target; run the task with C(become: true). A read or
+    write that fails ends the task with one sentence naming the key or file."
 seealso:
   - module: lvs.cluster.vip_alias
   - module: ansible.posix.sysctl

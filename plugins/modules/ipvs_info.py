@@ -32,7 +32,7 @@ attributes:
     platforms: posix
 options: {}
 notes:
-  - IPVS needs root or C(CAP_NET_ADMIN) on the target; run the task with C(become: true).
+  - "IPVS needs root or C(CAP_NET_ADMIN) on the target; run the task with C(become: true)."
 seealso:
   - module: lvs.cluster.ipvs_table
 """

@@ -157,9 +157,6 @@ def test_stats_are_listed_only_when_wanted(stats, listings):
     assert bool(web.stats) == stats
 
 
-WITHOUT_SCTP = SAVED.split('-A --sctp-service')[0]
-
-
 class ChangingModule(FakeModule):
     """FakeModule whose table loses its SCTP service between ``ipvsadm -S`` and the listings, changes times."""
 
@@ -173,7 +170,7 @@ class ChangingModule(FakeModule):
             return 0, SAVED, ''
         if command[-1] == '--thresholds' and self.changes:
             self.changes -= 1
-            return 0, LISTING.split('SCTP')[0], ''
+            return 0, LISTING.split('SCTP', maxsplit=1)[0], ''
         return 0, LISTING, ''
 
 

@@ -232,8 +232,8 @@ def test_service_with_a_refused_realserver_is_all_or_nothing(fake_backend, run_m
     run_module(ipvs_service.main, WEB)
     before = rules(fake_backend.table.values())
     fake_backend.refuse = refuse_address('198.51.100.255')
-    args = dict(WEB, scheduler='rr', realservers=[dict(address='198.51.100.11', weight=3),
-                                                   dict(address='198.51.100.255')], purge_realservers=True)
+    args = dict(WEB, scheduler='rr', purge_realservers=True,
+                realservers=[dict(address='198.51.100.11', weight=3), dict(address='198.51.100.255')])
     result = run_module(ipvs_service.main, args)
     assert result['failed'] and result['changed'] is False and rules(fake_backend.table.values()) == before
     assert result['msg'].startswith('adding real server 198.51.100.255:80 to tcp 192.0.2.10:80 (')
