@@ -11,21 +11,20 @@ from __future__ import annotations
 import gc
 import os
 import platform
+import sys
 import time
-import traceback
 from contextlib import contextmanager
 from dataclasses import replace
 
-from ansible.module_utils.basic import missing_required_lib
-
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import (
-    IPVSError, IPVSUnavailable, ParameterError,
+    ApplyError, IPVSError, ParameterError,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_ipvsadm import IpvsadmBackend
-from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import SCHEDULERS
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import SCHEDULERS, rules
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_netlink import HAS_PYROUTE2, NetlinkBackend
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import (
     ADD_SERVICE, DELETE_REALSERVER, DELETE_SERVICE, EDIT_REALSERVER, EDIT_SERVICE, Change, apply_to_table, table_diff,
+    undo_changes,
 )
 
 SYS_MODULE_DIR = '/sys/module'
@@ -52,19 +51,24 @@ def load_ip_vs(module):
         module.run_command([modprobe, '-q', 'ip_vs'])
 
 
+NEEDS_PYROUTE2 = ('the Python library pyroute2 (0.6 or newer) in the target\'s Python (%s): install the Debian '
+                  'package python3-pyroute2, or pyroute2 from PyPI (pip install pyroute2)')
+NEEDS_IPVSADM = 'the ipvsadm command on the target: install the Debian package ipvsadm'
+
+
 def open_backend(module):
     """Return the backend that module.params['backend'] asks for, or fail the module saying what to install."""
     load_ip_vs(module)
     choice = module.params['backend']
     if choice == 'netlink' or (choice == 'auto' and HAS_PYROUTE2):
         if not HAS_PYROUTE2:
-            module.fail_json(msg=missing_required_lib('pyroute2 (0.6 or newer)', reason='for backend=netlink'))
+            module.fail_json(msg='backend=netlink needs %s.' % (NEEDS_PYROUTE2 % sys.executable))
         return NetlinkBackend()
     if module.get_bin_path('ipvsadm') is None:
         if choice == 'ipvsadm':
-            module.fail_json(msg='backend=ipvsadm needs the ipvsadm command on the target: install the ipvsadm package.')
-        module.fail_json(msg='neither pyroute2 nor ipvsadm is available on the target: install the python3-pyroute2 '
-                             'package (or pyroute2 from PyPI) for the netlink backend, or the ipvsadm package.')
+            module.fail_json(msg='backend=ipvsadm needs %s.' % NEEDS_IPVSADM)
+        module.fail_json(msg='neither backend is available on the target: the netlink backend needs %s; the ipvsadm '
+                             'backend needs %s.' % (NEEDS_PYROUTE2 % sys.executable, NEEDS_IPVSADM))
     return IpvsadmBackend(module)
 
 
@@ -130,10 +134,8 @@ def connected(module):
         yield backend
     except ParameterError as error:
         module.fail_json(msg=str(error), parameter=error.name)
-    except IPVSUnavailable as error:
-        module.fail_json(msg=str(error))
     except IPVSError as error:
-        module.fail_json(msg=str(error), exception=traceback.format_exc())
+        module.fail_json(msg=str(error))
     finally:
         if backend is not None:
             backend.close()
@@ -142,8 +144,8 @@ def connected(module):
 def drain(backend, changes, timeout, poll=1.0):
     """Set the real servers that changes delete to weight 0, then wait until none has an active connection.
 
-    Returns (the drained real servers in ipvsadm's words, "-t VIP:PORT -r RIP:PORT", seconds waited). Stops
-    waiting after timeout seconds: the deletions then break what is left.
+    Returns (the weight-0 edits made, the drained real servers in ipvsadm's words, "-t VIP:PORT -r RIP:PORT",
+    seconds waited). Stops waiting after timeout seconds: the deletions then break what is left.
     """
     members = []
     for change in changes:
@@ -166,7 +168,7 @@ def drain(backend, changes, timeout, poll=1.0):
             break
         time.sleep(poll)
     drained = ['%s %s' % (service.key.switches(), realserver.target()) for service, realserver in members]
-    return drained, round(time.monotonic() - started, 1)
+    return edits, drained, round(time.monotonic() - started, 1)
 
 
 def run(module, plan, describe, stats=True, drain_timeout=0):
@@ -177,7 +179,8 @@ def run(module, plan, describe, stats=True, drain_timeout=0):
     (with changed=True if it changed something besides the table, such as a file).
 
     The table after the run is the live table with the changes applied, in check mode as after
-    a write: the backend applies every change or raises, so the table is not read back. Counters
+    a write: the backend applies every change or raises (a refusal fails the task after
+    apply_all_or_nothing has undone the rest), so the table is not read back. Counters
     of what the changes left alone are those just read; new services and real servers have none.
     With stats=False, the table is read without traffic stats (less to read and hold), for a
     describe() that does not report them. With drain_timeout, the real servers the changes delete
@@ -191,11 +194,53 @@ def run(module, plan, describe, stats=True, drain_timeout=0):
         after = apply_to_table(live, changes)
         result = dict(backend=backend.name, changes=[change.rule() for change in changes])
         if changes and not module.check_mode:
+            drained = []
             if drain_timeout:
-                result['drained'], result['drain_seconds'] = drain(backend, changes, drain_timeout)
-            backend.apply(changes)
+                drained, result['drained'], result['drain_seconds'] = drain(backend, changes, drain_timeout)
+            failure = apply_all_or_nothing(backend, live, changes, drained)
+            if failure:
+                module.fail_json(**failure)
         result.update(describe(after))
         result['changed'] = bool(changes) or result.get('changed', False)
         if module._diff:
             result['diff'] = table_diff(live, after, diff_keys)
         module.exit_json(**result)
+
+
+def apply_all_or_nothing(backend, live, changes, drained=()):
+    """Apply changes to the table read as live; return None, or the failed task's result if one is refused.
+
+    The changes the kernel made before the refusal (or, pipelined, after it) are undone, the last first,
+    with drained (the weight-0 edits of a drain made before), and the services the plan names are read
+    back: the result says changed=False only if they are as they were, in ipvsadm-save form (or if the
+    kernel made none of the changes).
+    """
+    try:
+        backend.apply(changes)
+        return None
+    except ApplyError as error:
+        failure = error
+    applied = list(drained) + failure.applied
+    undo = undo_changes(live, applied)
+    touched = set(change.service.key for change in changes)
+
+    def saved(table):
+        return rules(service for key, service in table.items() if key in touched)
+
+    if not applied:
+        return dict(msg='%s; nothing was changed.' % failure, changed=False, applied=[], undone=[])
+    try:
+        backend.apply(undo)
+        restored = saved(backend.read_table(stats=False)) == saved(live)
+        trouble = '' if restored else 'the table read back differs from the table before the task'
+    except IPVSError as error:
+        restored, trouble = False, str(error)
+    made = '%d change%s the task had made' % (len(applied), '' if len(applied) == 1 else 's')
+    if restored:
+        outcome = 'the %s %s undone, the last first: the table is as it was' % (
+            made, 'was' if len(applied) == 1 else 'were')
+    else:
+        outcome = 'undoing the %s failed (%s): the table is left changed; lvs.cluster.ipvs_info shows it' % (
+            made, trouble)
+    return dict(msg='%s; %s.' % (failure, outcome), changed=not restored,
+                applied=[change.rule() for change in applied], undone=[change.rule() for change in undo])

@@ -6,25 +6,36 @@
 Private to the lvs.cluster collection; not a public API.
 ``ipvsadm -S`` is lossy (no thresholds, no counters), so the table is read from the rule form
 for the configuration and from ``ipvsadm -Ln --exact`` listings for thresholds, counters and
-stats. A whole plan is written by one ``ipvsadm -R`` process.
+stats; a read whose processes saw different services or real servers (the table changed between
+them) is done again. A whole plan is written by one ``ipvsadm -R`` process; when it reports a
+refusal, the table is read back to see which changes were made, for the client to undo.
 """
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import re
 import shlex
 
-from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import IPVSError, IPVSUnavailable
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import (
+    ApplyError, IPVSError, IPVSPermissionError, IPVSUnavailable, TableChanged, cause,
+    read_consistently,
+)
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import (
     FORWARDING_SWITCHES, PROTOCOL_SWITCHES, RealServer, ServiceKey, VirtualService, address_family,
 )
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import split_by_effect
 
 SWITCH_PROTOCOLS = {switch: protocol for protocol, switch in PROTOCOL_SWITCHES.items()}
 SWITCH_PROTOCOLS.update({'--tcp-service': 'tcp', '--udp-service': 'udp', '--sctp': 'sctp'})
 SWITCH_FORWARDING = {switch: name for name, switch in FORWARDING_SWITCHES.items()}
 LISTING_PROTOCOLS = {'TCP': 'tcp', 'UDP': 'udp', 'SCTP': 'sctp'}
 NO_IPVS_SIGNS = ("Can't initialize ipvs", 'Protocol not available')
+NO_PRIVILEGE_SIGNS = ('Permission denied', 'must be root')
+# ipvsadm's words for the kernel's refusals (libipvs' ipvs_strerror, else strerror) and the errno they stand for.
+REFUSAL_ERRNOS = (('Invalid operation', errno.EINVAL), ('Invalid argument', errno.EINVAL),
+                  ('out of range', errno.ERANGE), ('not found', errno.ENOENT), ('Permission denied', errno.EPERM))
 STATS_COLUMNS = {
     '--stats': ('connections', 'in_packets', 'out_packets', 'in_bytes', 'out_bytes'),
     '--rate': ('connections_per_second', 'in_packets_per_second', 'out_packets_per_second',
@@ -186,13 +197,21 @@ class IpvsadmBackend:
     def close(self):
         """Nothing to release: every call is its own process."""
 
-    def _run(self, *args, data=None):
-        rc, out, err = self._module.run_command([self._ipvsadm] + list(args), data=data, binary_data=True,
-                                                environ_update={'LANG': 'C', 'LC_ALL': 'C'})
+    def _command(self, *args, data=None):
+        """Run ipvsadm with args; return (rc, stdout, stderr)."""
+        return self._module.run_command([self._ipvsadm] + list(args), data=data, binary_data=True,
+                                        environ_update={'LANG': 'C', 'LC_ALL': 'C'})
+
+    def _run(self, *args):
+        """Return the output of ipvsadm with args; raise IPVSError saying why if it fails."""
+        rc, out, err = self._command(*args)
         if rc != 0:
+            step = 'running ipvsadm %s' % ' '.join(args)
+            if any(sign in err for sign in NO_PRIVILEGE_SIGNS):
+                raise IPVSPermissionError(step)
             if any(sign in err for sign in NO_IPVS_SIGNS):
                 raise IPVSUnavailable(err.strip().splitlines()[0])
-            raise IPVSError('ipvsadm %s failed (rc=%d): %s' % (' '.join(args), rc, err.strip() or out.strip()))
+            raise IPVSError('%s failed (rc=%d): %s' % (step, rc, err.strip() or out.strip()))
         return out
 
     def read_table(self, stats=True):
@@ -200,30 +219,54 @@ class IpvsadmBackend:
 
         Without stats, the --stats and --rate listings are not run.
         """
+        return read_consistently(self._read_table_once, stats)
+
+    def _listing(self, table, switch, endpoints):
+        """Return parse_listing of ``ipvsadm -L -n --exact switch``; raise TableChanged unless it lists table's entries."""
+        listing = parse_listing(self._run('-L', '-n', '--exact', switch), endpoints)
+        if listing.keys() != table.keys() or any(realservers.keys() != table[key].realservers.keys()
+                                                 for key, (_columns, realservers) in listing.items()):
+            raise TableChanged('"ipvsadm -L %s" listed other services or real servers than "ipvsadm -S" just before'
+                               % switch)
+        return listing
+
+    def _read_table_once(self, stats):
         table = parse_rules(self._run('-S', '-n'))
         endpoints = {}
-        listing = parse_listing(self._run('-L', '-n', '--exact', '--thresholds'), endpoints)
-        for key, (_columns, realservers) in listing.items():
+        for key, (_columns, realservers) in self._listing(table, '--thresholds', endpoints).items():
             for rs_key, (upper, lower, active, inactive) in realservers.items():
                 realserver = table[key].realservers[rs_key]
                 realserver.upper_threshold, realserver.lower_threshold = upper, lower
                 realserver.active_connections, realserver.inactive_connections = active, inactive
-        listing = parse_listing(self._run('-L', '-n', '--exact', '--persistent-conn'), endpoints)
-        for key, (_columns, realservers) in listing.items():
+        for key, (_columns, realservers) in self._listing(table, '--persistent-conn', endpoints).items():
             for rs_key, columns in realservers.items():
                 table[key].realservers[rs_key].persistent_connections = columns[1]
         for switch, names in STATS_COLUMNS.items() if stats else ():
-            listing = parse_listing(self._run('-L', '-n', '--exact', switch), endpoints)
-            for key, (columns, realservers) in listing.items():
+            for key, (columns, realservers) in self._listing(table, switch, endpoints).items():
                 table[key].stats.update(zip(names, columns))
                 for rs_key, rs_columns in realservers.items():
                     table[key].realservers[rs_key].stats.update(zip(names, rs_columns))
         return table
 
     def apply(self, changes):
-        """Apply every change with one ``ipvsadm -R`` process, which stops at the first refused line."""
-        if changes:
-            self._run('-R', data='\n'.join(change.rule() for change in changes) + '\n')
+        """Apply every change with one ``ipvsadm -R`` process; raise ApplyError if ipvsadm reports a refusal.
+
+        ipvsadm -R goes on after a refused line and prints one message a refusal on stderr (without saying
+        which line), then exits with the status of the last line; so the table is read back to find the
+        changes made, and the first change not made is the refused one.
+        """
+        if not changes:
+            return
+        rc, _out, err = self._command('-R', data='\n'.join(change.rule() for change in changes) + '\n')
+        if rc == 0 and not err.strip():
+            return
+        made, refused = split_by_effect(changes, self.read_table(stats=False))
+        if refused is None:
+            return
+        said = err.strip().splitlines()[0] if err.strip() else 'no message (rc=%d)' % rc
+        code = next((code for words, code in REFUSAL_ERRNOS if words in said), None)
+        reason = 'ipvsadm -R said "%s"' % said + ('; %s' % cause(refused, code) if cause(refused, code) else '')
+        raise ApplyError(refused, reason, made)
 
     def read_timeouts(self):
         words = self._run('-L', '-n', '--timeout').split(':')[-1].split()

@@ -25,9 +25,13 @@ from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import (
     scheduler_flag_names,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import (
-    ADD_REALSERVER, ADD_SERVICE, DELETE_REALSERVER, DELETE_SERVICE, EDIT_REALSERVER, EDIT_SERVICE,
+    ADD_REALSERVER, ADD_SERVICE, DELETE_REALSERVER, DELETE_SERVICE, EDIT_REALSERVER, EDIT_SERVICE, service_name,
+    split_by_effect,
 )
-from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import IPVSError, IPVSUnavailable
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import (
+    PRIVILEGE_ERRNOS, RACES, ApplyError, IPVSError, IPVSPermissionError, IPVSUnavailable, TableChanged, kernel_reason,
+    read_consistently, refusal,
+)
 
 try:
     from pyroute2.netlink import genlmsg
@@ -290,8 +294,11 @@ class NetlinkBackend:
 
     def __init__(self):
         self._family = _ipvs_family_id()
-        self._socket = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
-        self._socket.bind((0, 0))
+        try:
+            self._socket = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
+            self._socket.bind((0, 0))
+        except OSError as error:
+            raise IPVSError('opening a generic-netlink socket failed: %s' % (error.strerror or error))
         try:
             self._socket.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RECEIVE_BUFFER)
         except OSError:
@@ -309,29 +316,41 @@ class NetlinkBackend:
                                            self._sequence, 0) + body
 
     def _exchange(self, requests, dump=False):
-        """Send requests, a list of (command, attribute bytes, what), a window at a time; return their replies.
+        """Send requests, a list of (command, attribute bytes), a window at a time; return (replies, errors).
 
-        Each reply is the {type: payload} of its top-level attributes. what says what a request does,
-        for the error message: a string, or the Change it applies (rendered only if it fails).
-
-        Dumps go one at a time (a netlink socket runs one dump at a time). Raises IPVSError for the
-        first request, in order, that the kernel refused.
+        replies has, for each request sent, the {type: payload} of the top-level attributes of each of its
+        answers; errors maps the index of each request the kernel refused to its errno. No window is sent
+        after one with a refusal (the kernel goes on with the rest of a window after refusing a request).
+        Dumps go one at a time (a netlink socket runs one dump at a time). Raises OSError as the socket does.
         """
         window = 1 if dump else WRITE_WINDOW
         flags = NLM_F_REQUEST | (NLM_F_DUMP if dump else NLM_F_ACK)
         replies = []
+        errors = {}
         for start in range(0, len(requests), window):
             batch = requests[start:start + window]
-            sequences, payload = zip(*(self._encode(command, attrs, flags) for command, attrs, _what in batch))
+            sequences, payload = zip(*(self._encode(command, attrs, flags) for command, attrs in batch))
             self._socket.send(b''.join(payload))
-            answers, errors = self._receive(dict((sequence, index) for index, sequence in enumerate(sequences)))
-            if errors:
-                first = min(errors)
-                what = batch[first][2]
-                what = what if isinstance(what, str) else 'ipvsadm ' + what.rule()
-                raise IPVSError('%s failed: %s' % (what, _describe(errors[first])))
+            answers, refused = self._receive(dict((sequence, index) for index, sequence in enumerate(sequences)))
             replies.extend(answers)
-        return replies
+            errors.update((start + index, code) for index, code in refused.items())
+            if errors:
+                break
+        return replies, errors
+
+    def _query(self, command, attrs, step, dump=True):
+        """Return the replies to one read request; raise IPVSError naming step if it fails."""
+        try:
+            replies, errors = self._exchange([(command, attrs)], dump)
+        except OSError as error:
+            raise IPVSError('%s failed: %s' % (step, error.strerror or error))
+        if errors:
+            if errors[0] in PRIVILEGE_ERRNOS:
+                raise IPVSPermissionError(step)
+            if errors[0] in RACES:
+                raise TableChanged('%s failed: %s' % (step, kernel_reason(errors[0])))
+            raise IPVSError('%s failed: %s' % (step, kernel_reason(errors[0])))
+        return replies[0]
 
     def _receive(self, pending):
         """Read until every sequence in pending (sequence -> index) is answered; return (replies, errors)."""
@@ -356,19 +375,22 @@ class NetlinkBackend:
         return answers, errors
 
     def read_table(self, stats=True):
-        """Return the live table as a dict ServiceKey -> VirtualService, with counters, and stats unless told not.
+        """Return the live table as a dict ServiceKey -> VirtualService, with counters, and stats unless told not."""
+        return read_consistently(self._read_table_once, stats)
+
+    def _read_table_once(self, stats):
+        """read_table in one pass: the services, then each one's real servers.
 
         Each service's real servers are decoded as soon as its dump is in, so that the raw replies
         of only one service are held at a time.
         """
         table = {}
-        (services,) = self._exchange([('get-service', b'', 'reading the IPVS services')], dump=True)
+        services = self._query('get-service', b'', 'reading the IPVS services')
         for reply in services:
             service = _service_from_attrs(parse_attrs(reply[CMD_SERVICE]), stats)
             table[service.key] = service
         for key, service in table.items():
-            (dests,) = self._exchange([('get-realserver', _key_attrs(key), 'reading the real servers of %s' % key)],
-                                      dump=True)
+            dests = self._query('get-realserver', _key_attrs(key), 'reading the real servers of %s' % service_name(key))
             realservers = service.realservers
             for reply in dests:
                 realserver = _realserver_from_attrs(parse_attrs(reply[CMD_DEST]), key.family, stats)
@@ -376,7 +398,10 @@ class NetlinkBackend:
         return table
 
     def apply(self, changes):
-        """Send every change, in order, over the one socket; stop at the first window the kernel refuses."""
+        """Send every change, in order, over the one socket; stop after the first window the kernel refuses a change of.
+
+        Raises ApplyError naming the first refused change and listing the changes the kernel made.
+        """
         requests = []
         keys = {}
         for change in changes:
@@ -389,18 +414,27 @@ class NetlinkBackend:
                 if key is None:
                     key = keys[change.service.key] = _key_attrs(change.service.key)
                 attrs = key + _realserver_attrs(change.realserver, full)
-            requests.append((change.action, attrs, change))
-        self._exchange(requests)
+            requests.append((change.action, attrs))
+        try:
+            replies, errors = self._exchange(requests)
+        except OSError as error:
+            # Which changes of the window the kernel made is unknown: read the table to see.
+            made, refused = split_by_effect(changes, self.read_table(stats=False))
+            if refused is not None:
+                raise ApplyError(refused, error.strerror or str(error), made)
+        if errors:
+            first = min(errors)
+            raise ApplyError(changes[first], refusal(changes[first], errors[first]),
+                             [change for index, change in enumerate(changes[:len(replies)]) if index not in errors])
 
     def read_timeouts(self):
-        ((reply,),) = self._exchange([('get-config', b'', 'reading the IPVS timeouts')])
+        (reply,) = self._query('get-config', b'', 'reading the IPVS timeouts', dump=False)
         return {'tcp': _int(reply, CMD_TIMEOUT_TCP), 'tcp_fin': _int(reply, CMD_TIMEOUT_TCP_FIN),
                 'udp': _int(reply, CMD_TIMEOUT_UDP)}
 
     def read_daemons(self):
         daemons = []
-        (replies,) = self._exchange([('get-daemon', b'', 'reading the IPVS sync daemons')], dump=True)
-        for reply in replies:
+        for reply in self._query('get-daemon', b'', 'reading the IPVS sync daemons'):
             values = parse_attrs(reply[CMD_DAEMON])
             daemons.append({'state': DAEMON_STATES.get(_int(values, DAEMON_STATE), 'unknown'),
                             'interface': values.get(DAEMON_MCAST_IFN, b'').rstrip(b'\0').decode(),
@@ -410,24 +444,18 @@ class NetlinkBackend:
 
 def _ipvs_family_id():
     """Return the generic-netlink id of the IPVS family, or raise IPVSUnavailable when the kernel lacks it."""
-    resolver = GenericNetlinkSocket()
+    try:
+        resolver = GenericNetlinkSocket()
+    except OSError as error:
+        raise IPVSError('opening a generic-netlink socket failed: %s' % (error.strerror or error))
     try:
         resolver.bind('IPVS', genlmsg)
         return resolver.prid
     except NetlinkError as error:
         if error.code == errno.ENOENT:
             raise IPVSUnavailable()
-        raise IPVSError('cannot open the IPVS netlink family: %s' % error)
+        raise IPVSError('looking up the IPVS netlink family failed: %s' % kernel_reason(error.code))
+    except OSError as error:
+        raise IPVSError('looking up the IPVS netlink family failed: %s' % (error.strerror or error))
     finally:
         resolver.close()
-
-
-def _describe(code):
-    reasons = {
-        errno.EEXIST: 'it exists already',
-        errno.ESRCH: 'no such service',
-        errno.ENOENT: 'no such entry, or the scheduler module is missing from the kernel',
-        errno.EINVAL: 'the kernel rejected a value',
-        errno.EPERM: 'permission denied (CAP_NET_ADMIN is needed)',
-    }
-    return '%s (errno %d, %s)' % (reasons.get(code, 'refused'), code, errno.errorcode.get(code, '?'))

@@ -27,6 +27,20 @@ _SWITCHES = {
     ADD_REALSERVER: '-a', EDIT_REALSERVER: '-e', DELETE_REALSERVER: '-d',
 }
 
+_VERBS = {
+    ADD_SERVICE: 'adding', EDIT_SERVICE: 'changing', DELETE_SERVICE: 'removing',
+    ADD_REALSERVER: 'adding', EDIT_REALSERVER: 'changing', DELETE_REALSERVER: 'removing',
+}
+_PREPOSITIONS = {ADD_REALSERVER: 'to', EDIT_REALSERVER: 'of', DELETE_REALSERVER: 'from'}
+
+
+def service_name(key):
+    """Return a service's name for messages: ``tcp 192.0.2.1:80``, ``fwmark 7``, ``fwmark 7 (IPv6)``."""
+    if key.fwmark:
+        return 'fwmark %d%s' % (key.fwmark, ' (IPv6)' if key.family == 'ipv6' else '')
+    endpoint = key.switches().split(' ', 1)[1]
+    return '%s %s' % (key.protocol, endpoint)
+
 
 @dataclass(frozen=True)
 class Change:
@@ -46,6 +60,17 @@ class Change:
         if self.action == DELETE_REALSERVER:
             return '%s %s %s' % (switch, self.service.key.switches(), self.realserver.target())
         return '%s %s %s' % (switch, self.service.key.switches(), self.realserver.switches())
+
+    def step(self):
+        """Return what this change does, in words, for messages: ``adding real server 10.0.0.21:80 to ...``."""
+        service = service_name(self.service.key)
+        verb = _VERBS[self.action]
+        if self.realserver is None:
+            what = '%s service %s' % (verb, service)
+        else:
+            endpoint = self.realserver.target()[len('-r '):]
+            what = '%s real server %s %s %s' % (verb, endpoint, _PREPOSITIONS[self.action], service)
+        return what if self.action in (DELETE_SERVICE, DELETE_REALSERVER) else '%s (%s)' % (what, self.rule())
 
 
 def plan_realservers(live, wanted, purge):
@@ -102,44 +127,110 @@ def plan_table(live_table, wanted_services, purge=False, absent_services=(), abs
     return changes
 
 
-def apply_to_table(table, changes):
-    """Return the table (dict key -> VirtualService) that changes leave, as the kernel would; table is not changed.
+class _TableReplay:
+    """A table that changes are applied to one at a time, as the kernel would; the original is not changed.
 
-    Copy on write: the result shares the services and real servers that no change touches with
-    table, and has its own copy of every service a change touches. Counters and stats of what
+    Copy on write: the table shares the services and real servers that no change touches with the
+    original, and has its own copy of every service a change touches. Counters and stats of what
     stays are kept; a new service or real server starts from zero.
     """
-    result = dict(table)
-    own = set()
 
-    def writable(key):
-        """Return result's service under key, copied first unless it already belongs to result."""
-        service = result[key]
-        if key not in own:
-            service = result[key] = replace(service, realservers=dict(service.realservers), stats=dict(service.stats))
-            own.add(key)
+    def __init__(self, table):
+        self.table = dict(table)
+        self._own = set()
+
+    def _writable(self, key):
+        """Return the service under key, copied first unless it already belongs to this table."""
+        service = self.table[key]
+        if key not in self._own:
+            service = self.table[key] = replace(service, realservers=dict(service.realservers),
+                                                stats=dict(service.stats))
+            self._own.add(key)
         return service
 
-    for change in changes:
+    def apply(self, change):
         key = change.service.key
         action = change.action
         if action == DELETE_SERVICE:
-            del result[key]
-            own.discard(key)
+            del self.table[key]
+            self._own.discard(key)
         elif action == ADD_SERVICE:
-            result[key] = change.service.without_realservers()
-            own.add(key)
+            self.table[key] = change.service.without_realservers()
+            self._own.add(key)
         elif action == EDIT_SERVICE:
-            current = result[key]
-            result[key] = replace(change.service, realservers=dict(current.realservers), stats=dict(current.stats))
-            own.add(key)
+            current = self.table[key]
+            self.table[key] = replace(change.service, realservers=dict(current.realservers),
+                                      stats=dict(current.stats))
+            self._own.add(key)
         elif action == DELETE_REALSERVER:
-            del writable(key).realservers[change.realserver.key]
+            del self._writable(key).realservers[change.realserver.key]
         else:
-            realservers = writable(key).realservers
+            realservers = self._writable(key).realservers
             rs_key = change.realserver.key
             realservers[rs_key] = change.realserver.with_counters_of(realservers.get(rs_key))
-    return result
+
+
+def apply_to_table(table, changes):
+    """Return the table (dict key -> VirtualService) that changes leave, as the kernel would; table is not changed."""
+    replay = _TableReplay(table)
+    for change in changes:
+        replay.apply(change)
+    return replay.table
+
+
+def _inverse(change, before):
+    """Return the changes that undo change, given the service it applied to as it was before (None if new)."""
+    action = change.action
+    if action == ADD_SERVICE:
+        return [Change(DELETE_SERVICE, change.service)]
+    if action == EDIT_SERVICE:
+        return [Change(EDIT_SERVICE, before)]
+    if action == DELETE_SERVICE:
+        return [Change(ADD_SERVICE, before)] + [Change(ADD_REALSERVER, before, realserver)
+                                                for _key, realserver in sorted(before.realservers.items())]
+    if action == ADD_REALSERVER:
+        return [Change(DELETE_REALSERVER, before, change.realserver)]
+    previous = before.realservers[change.realserver.key]
+    return [Change(EDIT_REALSERVER if action == EDIT_REALSERVER else ADD_REALSERVER, before, previous)]
+
+
+def undo_changes(table, applied):
+    """Return the changes that take the table back to table after applied (changes made to it in order).
+
+    Each applied change's inverse, the last one's first; a deleted service comes back with its real servers.
+    """
+    replay = _TableReplay(table)
+    inverses = []
+    for change in applied:
+        inverses.append(_inverse(change, replay.table.get(change.service.key)))
+        replay.apply(change)
+    return [undo for group in reversed(inverses) for undo in group]
+
+
+def took_effect(change, table):
+    """Tell whether table (read after change was sent) shows change made."""
+    service = table.get(change.service.key)
+    if change.action == DELETE_SERVICE:
+        return service is None
+    if service is None:
+        return False
+    if change.realserver is None:
+        return service.settings() == change.service.settings()
+    member = service.realservers.get(change.realserver.key)
+    if change.action == DELETE_REALSERVER:
+        return member is None
+    return member is not None and member.settings() == change.realserver.settings()
+
+
+def split_by_effect(changes, table):
+    """Return (the changes that table, read after they were sent, shows made; the first it does not, or None)."""
+    made, refused = [], None
+    for change in changes:
+        if took_effect(change, table):
+            made.append(change)
+        elif refused is None:
+            refused = change
+    return made, refused
 
 
 def table_diff(before, after, keys=None):

@@ -69,6 +69,8 @@ options:
 notes:
   - Inside a container the keys belong to the container's network namespace; the container must be privileged to
     write them.
+  - "Writing the keys and O(persist_file) needs root on the target; run the task with C(become: true). A read or
+    write that fails ends the task with one sentence naming the key or file."
 seealso:
   - module: lvs.cluster.vip_alias
   - module: ansible.posix.sysctl
@@ -104,7 +106,9 @@ persisted_changed:
   type: bool
 """
 
+import errno
 import os
+from contextlib import contextmanager
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -114,6 +118,22 @@ from ansible_collections.lvs.cluster.plugins.module_utils._persist import (
 
 PROC_CONF = '/proc/sys/net/ipv4/conf'
 ACCEPTED = {'arp_ignore': (0, 1, 2, 3, 8), 'arp_announce': (0, 1, 2), 'rp_filter': (0, 1, 2)}
+ADVICE = {
+    errno.EACCES: 'this needs root on the target: run the task with become: true',
+    errno.EPERM: 'this needs root on the target: run the task with become: true',
+    errno.EROFS: 'the file system is read-only here (inside a container, the container must be privileged)',
+}
+
+
+@contextmanager
+def step(module, what, **result):
+    """Run the block; turn an OSError in it into a failed task naming what was being done (and result)."""
+    try:
+        yield
+    except OSError as error:
+        advice = ADVICE.get(error.errno)
+        module.fail_json(msg='%s failed: %s%s.' % (what, error.strerror or error, '; ' + advice if advice else ''),
+                         **result)
 
 
 def sysctl_key(interface, name):
@@ -142,7 +162,8 @@ def wanted_values(module):
         if params[name] not in ACCEPTED[name]:
             module.fail_json(msg='%s: %r is not valid; expected one of %s' % (
                 name, params[name], ', '.join(map(str, ACCEPTED[name]))), parameter=name)
-    existing = sorted(os.listdir(PROC_CONF))
+    with step(module, 'listing the interfaces in %s' % PROC_CONF):
+        existing = sorted(os.listdir(PROC_CONF))
     for interface in params['interfaces']:
         if interface not in existing and not params['ignore_missing_interfaces']:
             module.fail_json(msg='interfaces: %r is not valid; no such interface here (existing: %s); set '
@@ -168,22 +189,31 @@ def main():
         supports_check_mode=True,
     )
     wanted = wanted_values(module)
-    live = dict((item, read_live(*item)) for item in wanted)
+    with step(module, 'reading %s' % PROC_CONF):
+        live = dict((item, read_live(*item)) for item in wanted)
     changes = [item for item, value in wanted.items() if live[item] is not None and live[item] != value]
     if not module.check_mode:
-        for interface, name in changes:
-            with open(os.path.join(PROC_CONF, interface, name), 'w') as handle:
-                handle.write('%d\n' % wanted[(interface, name)])
+        for index, (interface, name) in enumerate(changes):
+            target = os.path.join(PROC_CONF, interface, name)
+            with step(module, 'setting %s to %d (writing %s)' % (sysctl_key(interface, name), wanted[(interface, name)],
+                                                                 target),
+                      changed=index > 0, changed_keys=[sysctl_key(*item) for item in changes[:index]]):
+                with open(target, 'w') as handle:
+                    handle.write('%d\n' % wanted[(interface, name)])
 
     path = module.params['persist_file']
-    before_file = after_file = read_text(path)
+    keys_changed = dict(changed=bool(changes), changed_keys=[sysctl_key(*item) for item in changes])
+    with step(module, 'reading %s' % path, **keys_changed):
+        before_file = after_file = read_text(path)
     persisted = False
     if module.params['state'] == 'absent':
         after_file = None
-        persisted = remove_if_present(module, path)
+        with step(module, 'removing %s' % path, **keys_changed):
+            persisted = remove_if_present(module, path)
     elif module.params['persist']:
         after_file = '# Managed by lvs.cluster.arp_sysctl\n' + render(wanted)
-        persisted = write_if_changed(module, path, after_file)
+        with step(module, 'writing %s' % path, **keys_changed):
+            persisted = write_if_changed(module, path, after_file)
 
     after = dict(live)
     after.update((item, wanted[item]) for item in changes)

@@ -31,6 +31,8 @@ attributes:
     support: N/A
     platforms: posix
 options: {}
+notes:
+  - "IPVS needs root or C(CAP_NET_ADMIN) on the target; run the task with C(become: true)."
 seealso:
   - module: lvs.cluster.ipvs_table
 """

@@ -97,6 +97,8 @@ options:
     type: str
     choices: [present, drained, absent]
     default: present
+notes:
+  - "IPVS needs root or C(CAP_NET_ADMIN) on the target; run the task with C(become: true)."
 seealso:
   - module: lvs.cluster.ipvs_service
   - module: lvs.cluster.ipvs_table

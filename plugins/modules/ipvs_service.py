@@ -142,6 +142,10 @@ options:
 notes:
   - IPVS tables are per network namespace; inside a container the module manages the container's own table.
   - Deleting a service drops its connections; drain its real servers first (M(lvs.cluster.ipvs_realserver)).
+  - All or nothing - if the kernel refuses a change, the changes the task had made are undone, the last first, and
+    the services the task names are read back; the failed task reports C(changed=false) only if they are as before,
+    and returns C(applied) (the changes it had made) and C(undone) (the changes that undid them).
+  - "IPVS needs root or C(CAP_NET_ADMIN) on the target; run the task with C(become: true)."
 seealso:
   - module: lvs.cluster.ipvs_realserver
   - module: lvs.cluster.ipvs_table

@@ -172,6 +172,10 @@ options:
 notes:
   - Declared services are checked as a whole before anything is written; a bad item fails the task with its
     path (for example C(services[3].realservers[0].weight)) and the table is left as it was.
+  - All or nothing - if the kernel refuses a change, the changes the task had made are undone, the last first, and
+    the services the task names are read back; the failed task reports C(changed=false) only if they are as before,
+    and returns C(applied) (the changes it had made) and C(undone) (the changes that undid them).
+  - "IPVS needs root or C(CAP_NET_ADMIN) on the target; run the task with C(become: true)."
 seealso:
   - module: lvs.cluster.ipvs_service
   - module: lvs.cluster.ipvs_realserver

@@ -16,6 +16,7 @@ except ImportError:  # ansible-core < 2.19
     patch_module_args = None
 
 from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_client
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import ApplyError, refusal
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import SCHEDULERS
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import apply_to_table
 
@@ -29,7 +30,11 @@ class ModuleExit(Exception):
 
 
 class FakeBackend:
-    """An in-memory IPVS table behind the backend interface; records what it was told to apply."""
+    """An in-memory IPVS table behind the backend interface; records what it was told to apply.
+
+    refuse(change) returns the errno with which the kernel would refuse change, or None: apply makes
+    the changes up to the first refused one and raises ApplyError, as a backend does.
+    """
 
     name = 'fake'
     unwritable_tunnel_types = ()
@@ -37,6 +42,7 @@ class FakeBackend:
     def __init__(self, table=None):
         self.table = table or {}
         self.applied = []
+        self.refuse = lambda change: None
 
     def read_table(self, stats=True):
         table = copy.deepcopy(self.table)
@@ -48,7 +54,12 @@ class FakeBackend:
         return table
 
     def apply(self, changes):
-        self.applied.extend(change.rule() for change in changes)
+        for index, change in enumerate(changes):
+            code = self.refuse(change)
+            if code:
+                self.table = apply_to_table(self.table, changes[:index])
+                raise ApplyError(change, refusal(change, code), changes[:index])
+            self.applied.append(change.rule())
         self.table = apply_to_table(self.table, changes)
 
     def read_timeouts(self):

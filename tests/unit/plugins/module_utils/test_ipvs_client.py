@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import errno
+
 import pytest
 
 from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_client
-from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import RealServer, ServiceKey, VirtualService
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import (
+    RealServer, ServiceKey, VirtualService, rules,
+)
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import (
     ADD_SERVICE, EDIT_SERVICE, Change, plan_table,
 )
@@ -234,3 +238,90 @@ def test_a_backend_that_cannot_write_gre_fails_in_planning_in_check_mode_too(fak
 def test_a_backend_that_writes_gre_plans_it(fake_backend):
     result = run(FakeModule(check_mode=True), fake_backend, [gre_service()])
     assert result['changed'] and result['changes'][-1].endswith('-i -w 1 --tun-type gre --tun-nocsum')
+
+
+def refuse_realserver(address, code=errno.EINVAL):
+    """A refuse() for FakeBackend: the kernel refuses adding or changing the real server at address."""
+    return lambda change: code if change.realserver is not None and change.realserver.address == address and \
+        change.action != 'delete-realserver' else None
+
+
+def test_a_refused_change_undoes_the_changes_made_and_reports_no_change(fake_backend):
+    fake_backend.table = live_table()
+    before = rules(live_table().values())
+    fake_backend.refuse = refuse_realserver('198.51.100.31')
+    wanted = [service(WEB, 'sh', member(11, 5), member(13)),
+              service(ServiceKey('ipv4', 'tcp', '192.0.2.10', 443), 'rr', member(30), member(31))]
+    result = run(FakeModule(), fake_backend, wanted, purge=True)
+    assert result['failed'] and result['changed'] is False
+    assert rules(fake_backend.table.values()) == before
+    assert result['msg'] == (
+        'adding real server 198.51.100.31:80 to tcp 192.0.2.10:443 (-a -t 192.0.2.10:443 -r 198.51.100.31:80 -g -w 1) '
+        'failed: the kernel rejected a value; check address (the kernel takes only a unicast or local address of this '
+        'host, not a broadcast or multicast one), forwarding and tunnel_port (errno 22, EINVAL); the 7 changes the '
+        'task had made were undone, the last first: the table is as it was.')
+    assert result['undone'][0] == '-d -t 192.0.2.10:443 -r 198.51.100.30:80'
+    # The purged service comes back last, with its real server.
+    assert result['undone'][-2:] == ['-A -u 192.0.2.10:53 -s rr', '-a -u 192.0.2.10:53 -r 198.51.100.21:80 -g -w 1']
+    assert len(result['applied']) == 7
+
+
+def test_a_refused_first_change_says_nothing_was_changed(fake_backend):
+    fake_backend.table = live_table()
+    fake_backend.refuse = refuse_realserver('198.51.100.11', errno.ERANGE)
+    result = run(FakeModule(), fake_backend, [service(WEB, 'wrr', member(11, 5), member(12, 2))])
+    assert result['failed'] and not result['changed'] and result['undone'] == []
+    assert result['msg'].endswith('(errno 34, ERANGE); nothing was changed.')
+    assert 'check weight, upper_threshold and lower_threshold' in result['msg']
+
+
+def test_a_failed_undo_reports_the_table_changed(fake_backend):
+    fake_backend.table = live_table()
+    refused = refuse_realserver('198.51.100.13')
+    fake_backend.refuse = refused
+
+    def refuse_the_undo_too(change):
+        # The undo re-adds 198.51.100.12, which the kernel now refuses for want of memory.
+        if change.realserver is not None and change.realserver.address == '198.51.100.12' and \
+                change.action == 'add-realserver':
+            return errno.ENOMEM
+        return refused(change)
+    fake_backend.refuse = refuse_the_undo_too
+    result = run(FakeModule(), fake_backend, [service(WEB, 'wrr', member(11)), service(DNS, 'rr', member(13))],
+                 purge=True)
+    assert result['failed'] and result['changed'] is True
+    assert 'undoing the 1 change the task had made failed (adding real server 198.51.100.12:80 to tcp ' \
+           '192.0.2.10:80' in result['msg']
+    assert 'the kernel is out of memory (errno 12, ENOMEM)): the table is left changed' in result['msg']
+
+
+def test_an_undo_that_leaves_a_difference_reports_the_table_changed(fake_backend):
+    fake_backend.table = live_table()
+    fake_backend.refuse = refuse_realserver('198.51.100.23')
+    real_read = fake_backend.read_table
+    reads = []
+
+    def read_table(stats=True):
+        # Another process adds a real server to a service the plan names before the table is read back.
+        table = real_read(stats)
+        if reads:
+            table[DNS].realservers[('198.51.100.99', 80)] = member(99)
+        reads.append(1)
+        return table
+    fake_backend.read_table = read_table
+    result = run(FakeModule(), fake_backend, [service(DNS, 'rr', member(21), member(22), member(23))])
+    assert result['failed'] and result['changed'] is True and len(reads) == 2
+    assert 'the table read back differs from the table before the task' in result['msg']
+
+
+def test_a_refusal_after_a_drain_puts_the_drained_weights_back(fake_backend, monkeypatch):
+    fake_backend.table = live_table()
+    before = rules(live_table().values())
+    ConnectionsEnding(fake_backend)
+    monkeypatch.setattr(_ipvs_client.time, 'sleep', lambda seconds: None)
+    fake_backend.refuse = refuse_realserver('198.51.100.13')
+    result = run_draining(FakeModule(), fake_backend, [service(WEB, 'wrr', member(11), member(13)),
+                                                       service(DNS, 'rr', member(21))], drain_timeout=60)
+    assert result['failed'] and result['changed'] is False
+    assert result['applied'][0] == '-e -t 192.0.2.10:80 -r 198.51.100.12:80 -g -w 0'
+    assert rules(fake_backend.table.values()) == before

@@ -7,8 +7,14 @@ import shlex
 import pytest
 
 from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_ipvsadm as ipvsadm
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import (
+    READ_ATTEMPTS, ApplyError, IPVSError, IPVSPermissionError,
+)
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import (
     RealServer, ServiceKey, VirtualService, rules,
+)
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import (
+    ADD_REALSERVER, EDIT_REALSERVER, Change, apply_to_table,
 )
 
 SAVED = '''-A -t 192.0.2.10:80 -s wrr -p 300 -M 255.255.255.0
@@ -149,3 +155,104 @@ def test_stats_are_listed_only_when_wanted(stats, listings):
     assert (web.upper_threshold, web.lower_threshold, web.active_connections, web.inactive_connections) == (
         100, 50, 3, 4)
     assert bool(web.stats) == stats
+
+
+class ChangingModule(FakeModule):
+    """FakeModule whose table loses its SCTP service between ``ipvsadm -S`` and the listings, changes times."""
+
+    def __init__(self, changes):
+        super().__init__()
+        self.changes = changes
+
+    def run_command(self, command, **_options):
+        self.commands.append(' '.join(command[1:]))
+        if command[1:] == ['-S', '-n']:
+            return 0, SAVED, ''
+        if command[-1] == '--thresholds' and self.changes:
+            self.changes -= 1
+            return 0, LISTING.split('SCTP', maxsplit=1)[0], ''
+        return 0, LISTING, ''
+
+
+def test_a_table_changed_between_the_processes_of_a_read_is_read_again():
+    module = ChangingModule(changes=2)
+    table = ipvsadm.IpvsadmBackend(module).read_table(stats=False)
+    assert module.commands.count('-S -n') == 3
+    assert table[ServiceKey('ipv4', 'sctp', '192.0.2.10', 9000)].scheduler == 'mh'
+
+
+def test_a_table_that_keeps_changing_is_a_failure_not_a_key_error():
+    module = ChangingModule(changes=READ_ATTEMPTS)
+    with pytest.raises(IPVSError) as error:
+        ipvsadm.IpvsadmBackend(module).read_table()
+    assert module.commands.count('-S -n') == READ_ATTEMPTS
+    assert str(error.value) == (
+        'reading the IPVS table failed: it changed during each of 3 reads ("ipvsadm -L --thresholds" listed other '
+        'services or real servers than "ipvsadm -S" just before); another process, such as keepalived, keeps '
+        'changing it: try again')
+
+
+class RestoringModule(FakeModule):
+    """FakeModule whose ``ipvsadm -R`` makes every line but the refused ones and exits 0, as ipvsadm 1.31 does."""
+
+    def __init__(self, refused):
+        super().__init__()
+        self.table = ipvsadm.parse_rules(SAVED)
+        self.refused = refused
+
+    def run_command(self, command, data=None, **_options):
+        self.commands.append(' '.join(command[1:]))
+        if command[1:] == ['-R']:
+            lines = data.splitlines()
+            for line in lines:
+                if line not in self.refused:
+                    self.table = apply_to_table(self.table, [change for change in PLAN if change.rule() == line])
+            return 0, '', 'Invalid operation.  Possibly wrong module version, address not unicast, ...\n' * len(
+                self.refused)
+        if command[1:] == ['-S', '-n']:
+            return 0, '\n'.join(rules(self.table.values())) + '\n', ''
+        return 0, render_listing(self.table), ''
+
+
+def render_listing(table):
+    """ipvsadm -Ln --exact --thresholds (and the other listings, with the same four columns) of table."""
+    lines = []
+    for key, service in sorted(table.items()):
+        if key.fwmark:
+            lines.append('FWM  %d%s rr' % (key.fwmark, ' IPv6' if key.family == 'ipv6' else ''))
+        else:
+            endpoint = ('[%s]:%d' if key.family == 'ipv6' else '%s:%d') % (key.address, key.port)
+            lines.append('%s  %s %s' % (key.protocol.upper(), endpoint, service.scheduler))
+        for rs_key, member in sorted(service.realservers.items()):
+            endpoint = ('[%s]:%d' if member.family == 'ipv6' else '%s:%d') % rs_key
+            lines.append('  -> %s 0 0 0 0' % endpoint)
+    return '\n'.join(lines) + '\n'
+
+
+WEB_KEY = ServiceKey('ipv4', 'tcp', '192.0.2.10', 80)
+PLAN = [Change(EDIT_REALSERVER, VirtualService(key=WEB_KEY), RealServer('198.51.100.11', 80, weight=4)),
+        Change(ADD_REALSERVER, VirtualService(key=WEB_KEY), RealServer('192.0.2.255', 80)),
+        Change(ADD_REALSERVER, VirtualService(key=WEB_KEY), RealServer('198.51.100.14', 80))]
+
+
+def test_a_refusal_that_ipvsadm_restore_exits_0_after_is_found_and_the_changes_made_listed():
+    module = RestoringModule(refused=[PLAN[1].rule()])
+    with pytest.raises(ApplyError) as error:
+        ipvsadm.IpvsadmBackend(module).apply(PLAN)
+    assert error.value.change == PLAN[1] and error.value.applied == [PLAN[0], PLAN[2]]
+    assert str(error.value) == (
+        'adding real server 192.0.2.255:80 to tcp 192.0.2.10:80 (-a -t 192.0.2.10:80 -r 192.0.2.255:80 -g -w 1) '
+        'failed: ipvsadm -R said "Invalid operation.  Possibly wrong module version, address not unicast, ..."; '
+        'check address (the kernel takes only a unicast or local address of this host, not a broadcast or multicast '
+        'one), forwarding and tunnel_port')
+
+
+def test_ipvsadm_without_privilege_says_what_is_needed():
+    class UnprivilegedModule(FakeModule):
+        def run_command(self, command, **_options):
+            return 2, '', ("Can't initialize ipvs: Permission denied (you must be root)\n"
+                           'Are you sure that IP Virtual Server is built in the kernel or as module?\n')
+    with pytest.raises(IPVSPermissionError) as error:
+        ipvsadm.IpvsadmBackend(UnprivilegedModule())
+    assert str(error.value) == ('running ipvsadm -L -n --timeout was refused: IPVS needs root or CAP_NET_ADMIN on '
+                                'the target: run the task with become: true.')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import struct
 
@@ -10,7 +11,9 @@ import pytest
 pytest.importorskip('pyroute2')
 
 from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_netlink as netlink  # noqa: E402
-from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import IPVSError, IPVSUnavailable  # noqa: E402
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import (  # noqa: E402
+    ApplyError, IPVSError, IPVSPermissionError, IPVSUnavailable,
+)
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import (  # noqa: E402
     RealServer, ServiceKey, VirtualService,
 )
@@ -151,38 +154,97 @@ def test_stats_with_padding_attributes_are_read_one_by_one():
 
 
 class RefusingSocket:
-    """Acknowledges every request but the n-th, which it refuses with EEXIST."""
+    """Acknowledges every request but those in refuse (request index -> errno), which it refuses, as the kernel does.
 
-    def __init__(self, refuse):
-        self.refuse = refuse
+    With fail set, send raises that OSError instead.
+    """
+
+    def __init__(self, refuse=None, fail=None):
+        self.refuse = refuse or {}
+        self.fail = fail
         self.replies = []
+        self.sent = 0
 
     def send(self, data):
-        offset, index = 0, 0
+        if self.fail:
+            raise self.fail
+        offset = 0
         while offset < len(data):
             length, _kind, _flags, sequence, _pid = struct.unpack_from('=IHHII', data, offset)
-            code = -17 if index == self.refuse else 0
+            code = -self.refuse.get(self.sent, 0)
             self.replies.append(struct.pack('=IHHII', 36, netlink.NLMSG_ERROR, 0, sequence, 0)
                                 + struct.pack('=i', code) + data[offset:offset + 16])
             offset += length
-            index += 1
+            self.sent += 1
 
     def recv(self, _size):
         replies, self.replies = b''.join(self.replies), []
         return replies
 
 
-def test_a_refused_change_is_named_as_its_ipvsadm_rule():
+def backend_on(sock):
     backend = netlink.NetlinkBackend.__new__(netlink.NetlinkBackend)
-    backend._family, backend._socket, backend._sequence = 0x20, RefusingSocket(refuse=2), 0
+    backend._family, backend._socket, backend._sequence = 0x20, sock, 0
+    return backend
+
+
+def web_service():
     service = VirtualService(key=ServiceKey('ipv4', 'tcp', '192.0.2.10', 80), scheduler='wrr')
     for last_octet in (11, 12):
         service.realservers[('198.51.100.%d' % last_octet, 80)] = RealServer('198.51.100.%d' % last_octet, 80)
+    return service
+
+
+def test_a_refused_change_is_named_and_the_changes_the_kernel_made_are_listed():
+    changes = plan_service(None, web_service())
+    with pytest.raises(ApplyError) as error:
+        backend_on(RefusingSocket(refuse={1: errno.ERANGE})).apply(changes)
+    assert str(error.value) == (
+        'adding real server 198.51.100.11:80 to tcp 192.0.2.10:80 (-a -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 1) '
+        'failed: the kernel rejected a value as out of range; check weight, upper_threshold and lower_threshold '
+        '(lower at most upper) (errno 34, ERANGE)')
+    # The kernel goes on with the rest of a window after a refusal: the last change was made too.
+    assert error.value.change == changes[1] and error.value.applied == [changes[0], changes[2]]
+
+
+def test_no_window_is_sent_after_a_refusal():
+    service = VirtualService(key=ServiceKey('ipv4', 'tcp', '192.0.2.10', 80))
+    for index in range(netlink.WRITE_WINDOW + 10):
+        address = '10.0.%d.%d' % divmod(index, 256)
+        service.realservers[(address, 80)] = RealServer(address, 80)
     changes = plan_service(None, service)
+    sock = RefusingSocket(refuse={3: errno.EINVAL})
+    with pytest.raises(ApplyError) as error:
+        backend_on(sock).apply(changes)
+    assert sock.sent == netlink.WRITE_WINDOW and len(error.value.applied) == netlink.WRITE_WINDOW - 1
+    assert 'check address' in str(error.value)
+
+
+def test_reading_without_privilege_says_what_is_needed():
+    with pytest.raises(IPVSPermissionError) as error:
+        backend_on(RefusingSocket(refuse={0: errno.EPERM})).read_timeouts()
+    assert str(error.value) == ('reading the IPVS timeouts was refused: IPVS needs root or CAP_NET_ADMIN on the '
+                                'target: run the task with become: true.')
+
+
+def test_a_socket_error_is_a_failure_naming_the_step():
     with pytest.raises(IPVSError) as error:
+        backend_on(RefusingSocket(fail=OSError(errno.ENOBUFS, 'No buffer space available'))).read_daemons()
+    assert str(error.value) == 'reading the IPVS sync daemons failed: No buffer space available'
+
+
+def test_a_socket_error_while_writing_reads_the_table_to_see_what_was_made(monkeypatch):
+    service = web_service()
+    changes = plan_service(None, service)
+    backend = backend_on(RefusingSocket(fail=OSError(errno.ENOBUFS, 'No buffer space available')))
+    # The kernel made the service and its first real server before the socket failed.
+    made = {service.key: VirtualService(key=service.key, scheduler='wrr',
+                                        realservers={('198.51.100.11', 80): RealServer('198.51.100.11', 80)})}
+    monkeypatch.setattr(backend, 'read_table', lambda stats=True: made)
+    with pytest.raises(ApplyError) as error:
         backend.apply(changes)
-    assert str(error.value) == ('ipvsadm -a -t 192.0.2.10:80 -r 198.51.100.12:80 -g -w 1 failed: '
-                                'it exists already (errno 17, EEXIST)')
+    assert error.value.applied == changes[:2] and error.value.change == changes[2]
+    assert str(error.value).startswith('adding real server 198.51.100.12:80 to tcp 192.0.2.10:80')
 
 
 def test_stats_are_left_out_when_not_wanted():

@@ -12,7 +12,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import (
 )
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import (
     ADD_SERVICE, DELETE_REALSERVER, DELETE_SERVICE, EDIT_SERVICE, Change, apply_to_table, plan_service, plan_table,
-    table_diff,
+    table_diff, took_effect, undo_changes,
 )
 
 WEB = ServiceKey(family='ipv4', protocol='tcp', address='192.0.2.10', port=80)
@@ -212,3 +212,66 @@ def test_apply_to_table_readds_a_deleted_service_empty():
     after = apply_to_table(live, changes)
     assert after[WEB].scheduler == 'rr' and after[WEB].realservers == {} and after[WEB].stats == {}
     assert len(live[WEB].realservers) == 2
+
+
+def rollback_cases():
+    """(live table, wanted services, purge): plans with every kind of change."""
+    dns = ServiceKey(family='ipv4', protocol='udp', address='192.0.2.10', port=53)
+    mark = ServiceKey(family='ipv6', protocol='tcp', fwmark=7)
+    live = {
+        WEB: web('wrr', member(11), member(12, 2), member(13, upper_threshold=9, lower_threshold=3)),
+        dns: VirtualService(key=dns, scheduler='rr', realservers={member(21).key: member(21)}),
+        mark: VirtualService(key=mark, scheduler='sh', scheduler_flags=('sh-port',), persistence_timeout=60,
+                             persistence_prefix=64),
+    }
+    wanted = [web('sh', member(11, 5), member(14, forwarding='tun', tunnel_type='gue', tunnel_port=6080),
+                  scheduler_flags=('sh-fallback',)),
+              VirtualService(key=ServiceKey(family='ipv4', protocol='tcp', address='192.0.2.10', port=443),
+                             scheduler='rr', realservers={member(31).key: member(31)})]
+    return live, wanted
+
+
+@pytest.mark.parametrize('purge', [False, True])
+def test_undoing_any_prefix_of_a_plan_gives_the_table_back(purge):
+    live, wanted = rollback_cases()
+    changes = plan_table(live, wanted, purge=purge)
+    assert {change.action for change in changes} >= (
+        {'edit-service', 'add-service', 'add-realserver', 'edit-realserver'}
+        | ({'delete-service', 'delete-realserver'} if purge else set()))
+    for made in range(len(changes) + 1):
+        partial = apply_to_table(live, changes[:made])
+        back = apply_to_table(partial, undo_changes(live, changes[:made]))
+        assert rules(back.values()) == rules(live.values()), changes[made - 1].rule()
+
+
+def test_undo_is_each_inverse_the_last_first():
+    live, wanted = rollback_cases()
+    changes = plan_service(live[WEB], wanted[0], purge_realservers=True)
+    assert [change.rule() for change in undo_changes(live, changes)] == [
+        '-a -t 192.0.2.10:80 -r 198.51.100.13:80 -g -w 1 -x 9 -y 3',
+        '-a -t 192.0.2.10:80 -r 198.51.100.12:80 -g -w 2',
+        '-d -t 192.0.2.10:80 -r 198.51.100.14:80',
+        '-e -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 1',
+        '-E -t 192.0.2.10:80 -s wrr',
+    ]
+    mark = ServiceKey(family='ipv6', protocol='tcp', fwmark=7)
+    assert [change.rule() for change in undo_changes(live, [Change(DELETE_SERVICE, live[mark])])] == [
+        '-A -f 7 -6 -s sh -b sh-port -p 60 -M 64']
+
+
+def test_took_effect_tells_made_changes_from_refused_ones():
+    live, wanted = rollback_cases()
+    changes = plan_table(live, wanted, purge=True)
+    half = len(changes) // 2
+    partial = apply_to_table(live, changes[:half])
+    assert [took_effect(change, partial) for change in changes] == [True] * half + [False] * (len(changes) - half)
+
+
+def test_a_change_names_its_step_in_words():
+    live, wanted = rollback_cases()
+    steps = [change.step() for change in plan_table(live, wanted, purge=True)]
+    assert 'removing service fwmark 7 (IPv6)' in steps
+    assert 'removing real server 198.51.100.12:80 from tcp 192.0.2.10:80' in steps
+    assert 'adding real server 198.51.100.31:80 to tcp 192.0.2.10:443 (-a -t 192.0.2.10:443 -r 198.51.100.31:80 ' \
+           '-g -w 1)' in steps
+    assert 'changing service tcp 192.0.2.10:80 (-E -t 192.0.2.10:80 -s sh -b sh-fallback)' in steps

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import errno
+import sys
+
 import pytest
 
+from ansible.module_utils import basic
+
+from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_client
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import IPVSPermissionError
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import rules
 from ansible_collections.lvs.cluster.plugins.modules import ipvs_info, ipvs_realserver, ipvs_service, ipvs_table
 
 SERVICE = dict(address='192.0.2.10', port=80)
@@ -179,3 +187,65 @@ def test_table_items_are_converted_and_defaulted_like_suboptions(fake_backend, r
     result = run_module(ipvs_table.main, dict(services=[dict(address='192.0.2.10', port='80', one_packet='no',
                                                              realservers=[dict(address='198.51.100.11', weight='3')])]))
     assert result['changes'] == ['-A -t 192.0.2.10:80 -s wlc', '-a -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 3']
+
+
+MODULE_RUNS = [
+    (ipvs_service, WEB), (ipvs_realserver, dict(service=SERVICE, address='198.51.100.12')),
+    (ipvs_table, dict(services=[WEB])), (ipvs_info, {}),
+]
+
+
+@pytest.mark.parametrize('module, args', MODULE_RUNS)
+def test_without_privilege_every_module_says_what_it_needs(fake_backend, run_module, module, args):
+    def refused(stats=True):
+        raise IPVSPermissionError('reading the IPVS services')
+    fake_backend.read_table = refused
+    result = run_module(module.main, args)
+    assert result['failed'] and 'exception' not in result
+    assert result['msg'] == ('reading the IPVS services was refused: IPVS needs root or CAP_NET_ADMIN on the target: '
+                             'run the task with become: true.')
+
+
+@pytest.mark.parametrize('backend, says', [
+    ('netlink', 'backend=netlink needs the Python library pyroute2 (0.6 or newer) in the target\'s Python (%s): '
+                'install the Debian package python3-pyroute2, or pyroute2 from PyPI (pip install pyroute2).'),
+    ('ipvsadm', 'backend=ipvsadm needs the ipvsadm command on the target: install the Debian package ipvsadm.'),
+    ('auto', 'neither backend is available on the target: the netlink backend needs the Python library pyroute2 '
+             '(0.6 or newer) in the target\'s Python (%s): install the Debian package python3-pyroute2, or pyroute2 '
+             'from PyPI (pip install pyroute2); the ipvsadm backend needs the ipvsadm command on the target: install '
+             'the Debian package ipvsadm.'),
+])
+@pytest.mark.parametrize('module, args', MODULE_RUNS)
+def test_missing_software_is_named_with_its_package(run_module, monkeypatch, module, args, backend, says):
+    monkeypatch.setattr(_ipvs_client, 'HAS_PYROUTE2', False)
+    monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, name, required=False, opt_dirs=None: None)
+    result = run_module(module.main, dict(args, backend=backend))
+    assert result['failed'] and result['msg'] == (says % sys.executable if '%s' in says else says)
+
+
+def refuse_address(address):
+    return lambda change: errno.EINVAL if change.realserver is not None and change.realserver.address == address \
+        else None
+
+
+def test_service_with_a_refused_realserver_is_all_or_nothing(fake_backend, run_module):
+    run_module(ipvs_service.main, WEB)
+    before = rules(fake_backend.table.values())
+    fake_backend.refuse = refuse_address('198.51.100.255')
+    args = dict(WEB, scheduler='rr', purge_realservers=True,
+                realservers=[dict(address='198.51.100.11', weight=3), dict(address='198.51.100.255')])
+    result = run_module(ipvs_service.main, args)
+    assert result['failed'] and result['changed'] is False and rules(fake_backend.table.values()) == before
+    assert result['msg'].startswith('adding real server 198.51.100.255:80 to tcp 192.0.2.10:80 (')
+    assert 'check address' in result['msg'] and result['msg'].endswith(
+        'the 2 changes the task had made were undone, the last first: the table is as it was.')
+    assert result['undone'] == ['-e -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 1', '-E -t 192.0.2.10:80 -s wrr']
+
+
+def test_table_with_a_refused_second_service_is_all_or_nothing(fake_backend, run_module):
+    fake_backend.refuse = refuse_address('198.51.100.255')
+    second = dict(address='192.0.2.11', port=80, realservers=[dict(address='198.51.100.255')])
+    result = run_module(ipvs_table.main, dict(services=[WEB, second]))
+    assert result['failed'] and result['changed'] is False and fake_backend.table == {}
+    assert result['msg'].startswith('adding real server 198.51.100.255:80 to tcp 192.0.2.11:80 (')
+    assert len(result['applied']) == 4 and result['undone'][-1] == '-D -t 192.0.2.10:80'
