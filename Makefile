@@ -13,8 +13,8 @@ export PYTHONPATH := $(CURDIR)/$(COLLECTIONS)
 LAB := python3 lab/lab.py
 SCENARIOS ?=
 
-.PHONY: help host-deps venv collection lint sanity unit keepalived-config lab-up lab-down lab-status integration molecule demo \
-	benchmark benchmark-cluster test clean
+.PHONY: help host-deps venv collection lint sanity sanity-matrix unit keepalived-config docs-lint changelog-lint dist \
+	galaxy-import install-test lab-up lab-down lab-status integration molecule demo benchmark benchmark-cluster test clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -41,11 +41,29 @@ lint: venv collection ## ansible-lint (production profile) on roles, playbooks a
 sanity: venv ## ansible-test sanity on a copy of the tracked files
 	bash tests/sanity/run $(BIN)
 
+sanity-matrix: venv ## ansible-test sanity on ansible-core 2.18, 2.19, 2.20 (venvs under build/) and 2.21
+	bash tests/sanity/matrix
+
 unit: venv collection ## Unit tests (no kernel needed)
 	$(BIN)/python -m pytest -q tests/unit
 
 keepalived-config: venv collection ## Every keepalived.conf the keepalived_ha role can render, through keepalived -t (host)
 	$(BIN)/python -m pytest -q tests/keepalived
+
+docs-lint: venv ## antsibull-docs lint of every plugin's and role's documentation
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
+
+changelog-lint: venv ## antsibull-changelog lint of the changelog fragments
+	$(BIN)/antsibull-changelog lint
+
+dist: venv ## Build the collection tarball (build/dist) and check it ships no development material or cache
+	bash tests/galaxy/build $(BIN)
+
+galaxy-import: dist ## galaxy-importer (newest from PyPI, in build/venv-importer) imports the tarball: no error, no warning
+	bash tests/galaxy/import $(PYTHON) $(BIN) build/dist/lvs-cluster-*.tar.gz
+
+install-test: dist ## The tarball with only ansible-core and its declared dependencies: syntax check of site, ansible-doc of all
+	bash tests/galaxy/install $(PYTHON) $(BIN) build/dist/lvs-cluster-*.tar.gz
 
 lab-up: ## Build (cached) and boot the lab VM with IPVS and Docker
 	$(LAB) up
@@ -74,7 +92,7 @@ benchmark-cluster: venv collection lab-up ## Print site.yml vs ping and the data
 
 test: venv collection ## Everything CI runs: the lab boots while the host-side checks run, then the lab's tests
 	$(LAB) up & lab=$$!; checks=0; booted=0; \
-	  $(MAKE) lint sanity unit keepalived-config || checks=$$?; \
+	  $(MAKE) lint sanity unit keepalived-config docs-lint changelog-lint galaxy-import install-test || checks=$$?; \
 	  wait $$lab || booted=$$?; \
 	  test $$checks -eq 0 -a $$booted -eq 0
 	$(MAKE) integration molecule
