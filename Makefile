@@ -13,7 +13,7 @@ export PYTHONPATH := $(CURDIR)/$(COLLECTIONS)
 LAB := python3 lab/lab.py
 SCENARIOS ?=
 
-.PHONY: help host-deps venv collection lint sanity sanity-matrix unit keepalived-config docs-lint changelog-lint dist \
+.PHONY: help host-deps venv collection lint sanity sanity-matrix unit keepalived-config docs-lint changelog-lint changelog dist \
 	galaxy-import install-test lab-up lab-down lab-status integration molecule demo benchmark benchmark-cluster test clean
 
 help: ## List the targets
@@ -55,6 +55,9 @@ docs-lint: venv ## antsibull-docs lint of every plugin's and role's documentatio
 
 changelog-lint: venv ## antsibull-changelog lint of the changelog fragments
 	$(BIN)/antsibull-changelog lint
+
+changelog: venv ## Write CHANGELOG.md from the fragments, as the release of galaxy.yml's version will read
+	bash tests/galaxy/changelog $(BIN)
 
 dist: venv ## Build the collection tarball (build/dist) and check it ships no development material or cache
 	bash tests/galaxy/build $(BIN)
