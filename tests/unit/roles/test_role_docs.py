@@ -96,8 +96,8 @@ def test_every_model_the_project_shows_passes_the_role_argument_spec(services):
 
 
 def test_the_role_argument_spec_refuses_a_misspelt_key():
-    services = [{'name': 'web', 'vip': '192.0.2.10', 'port': 80, 'realservers': [{'address': '198.51.100.11',
-                                                                                   'wieght': 2}]}]
+    misspelt = {'address': '198.51.100.11', 'wieght': 2}
+    services = [{'name': 'web', 'vip': '192.0.2.10', 'port': 80, 'realservers': [misspelt]}]
     result = ArgumentSpecValidator({'lvs_virtual_services': model_spec()}).validate(
         {'lvs_virtual_services': services})
     assert any('wieght' in message for message in result.error_messages)
