@@ -13,7 +13,7 @@ export PYTHONPATH := $(CURDIR)/$(COLLECTIONS)
 LAB := python3 lab/lab.py
 SCENARIOS ?=
 
-.PHONY: help host-deps venv collection lint sanity sanity-matrix unit keepalived-config docs-lint changelog-lint changelog dist \
+.PHONY: help host-deps venv collection lint sanity sanity-matrix unit units keepalived-config docs-lint changelog-lint changelog dist \
 	galaxy-import install-test lab-up lab-down lab-status integration molecule demo benchmark benchmark-cluster test clean
 
 help: ## List the targets
@@ -41,11 +41,16 @@ lint: venv collection ## ansible-lint (production profile) on roles, playbooks a
 sanity: venv ## ansible-test sanity on a copy of the tracked files
 	bash tests/sanity/run $(BIN)
 
-sanity-matrix: venv ## ansible-test sanity on ansible-core 2.18, 2.19, 2.20 (venvs under build/) and 2.21
-	bash tests/sanity/matrix
+sanity-matrix: venv ## Sanity's version-dependent tests on ansible-core 2.18, 2.19, 2.20 (venvs under build/; make sanity runs 2.21)
+	bash tests/sanity/matrix 2.18:3.11 2.19:3.11 2.20:3.12
 
 unit: venv collection ## Unit tests (no kernel needed)
 	$(BIN)/python -m pytest -q tests/unit
+
+units: venv ## ansible-test units in its own venv with tests/unit/requirements.txt; fails if a test is skipped
+	mkdir -p build
+	bash tests/ansible-test $(BIN) units --venv --requirements 2>&1 | tee build/units.log
+	! grep -E '[0-9]+ skipped' build/units.log
 
 keepalived-config: venv collection ## Every keepalived.conf the keepalived_ha role can render, through keepalived -t (host)
 	$(BIN)/python -m pytest -q tests/keepalived
