@@ -47,7 +47,7 @@ sanity-matrix: venv ## Sanity's version-dependent tests on ansible-core 2.18, 2.
 unit: venv collection ## Unit tests (no kernel needed)
 	$(BIN)/python -m pytest -q tests/unit
 
-units: venv ## ansible-test units in its own venv with tests/unit/requirements.txt; fails if a test is skipped
+units: venv ## ansible-test units in its own venv with tests/unit/requirements.txt; fails if a test is skipped (not in make test yet)
 	mkdir -p build
 	bash tests/ansible-test $(BIN) units --venv --requirements 2>&1 | tee build/units.log
 	! grep -E '[0-9]+ skipped' build/units.log
@@ -88,9 +88,16 @@ integration: venv collection ## Module integration tests on the lab's real kerne
 molecule: venv collection ## Every molecule scenario on the lab (or SCENARIOS="ha nat"), logs in build/logs
 	source <($(LAB) env) && tests/molecule/run $(BIN) $(SCENARIOS)
 
-demo: venv collection lab-up ## Bring up the lab, build the DR cluster with site.yml, print the balance
-	source <($(LAB) env) && PATH=$(CURDIR)/$(BIN):$$PATH && molecule create -s dr && molecule converge -s dr \
-	  && molecule verify -s dr
+HOST_TOOLS := qemu-system-x86_64 qemu-img debootstrap mkfs.ext4 keepalived
+
+demo: ## From a fresh Debian machine (as root): host packages, venv, lab, the cluster with site.yml, then verify.yml
+	@missing=$$(for tool in $(HOST_TOOLS); do command -v $$tool >/dev/null || echo $$tool; done); \
+	  if [ -n "$$missing" ]; then echo "[demo] missing on this host: $$missing; installing the host packages"; \
+	    $(MAKE) host-deps; fi
+	$(MAKE) venv collection lab-up
+	source <($(LAB) env) && PATH=$(CURDIR)/$(BIN):$$PATH && molecule create -s modes </dev/null \
+	  && molecule prepare -s modes </dev/null && molecule converge -s modes </dev/null \
+	  && ansible-playbook -i inventories/lab playbooks/verify.yml </dev/null
 
 benchmark: venv collection lab-up ## Print the IPVS scale figures (issue 6) measured in the lab
 	source <($(LAB) env) && $(BIN)/python benchmarks/ipvs_scale.py
@@ -98,12 +105,18 @@ benchmark: venv collection lab-up ## Print the IPVS scale figures (issue 6) meas
 benchmark-cluster: venv collection lab-up ## Print site.yml vs ping and the data plane per mode, measured in the lab
 	source <($(LAB) env) && $(BIN)/python benchmarks/cluster_figures.py
 
+STAGE := tests/stage
+export STAGE_TIMES := $(CURDIR)/build/stage-times.tsv
+
 test: venv collection ## Everything CI runs: the lab boots while the host-side checks run, then the lab's tests
-	$(LAB) up & lab=$$!; checks=0; booted=0; \
-	  $(MAKE) lint sanity unit keepalived-config docs-lint changelog-lint galaxy-import install-test || checks=$$?; \
+	[ -n "$${CI:-}" ] || rm -f $(STAGE_TIMES)
+	$(STAGE) "lab up" $(LAB) up & lab=$$!; checks=0; booted=0; \
+	  for check in lint sanity sanity-matrix unit keepalived-config docs-lint changelog-lint galaxy-import \
+	      install-test; do $(STAGE) $$check $(MAKE) $$check || checks=1; done; \
 	  wait $$lab || booted=$$?; \
 	  test $$checks -eq 0 -a $$booted -eq 0
 	$(MAKE) integration molecule
+	[ -n "$${CI:-}" ] || $(STAGE) --report
 
 clean: ## Remove build output (the lab cache stays)
 	rm -rf build tests/output

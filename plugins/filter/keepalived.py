@@ -5,11 +5,12 @@
 
 from __future__ import annotations
 
-from ansible_collections.lvs.cluster.plugins.filter.lvs_model import (
-    checked_services, default_ipv4_address, realserver_address, vip_interface,
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import host_bits
+from ansible_collections.lvs.cluster.plugins.plugin_utils._lvs_model import (
+    check_keys as _keys, default_ipv4_address, validated_model, vip_interface,
 )
-from ansible_collections.lvs.cluster.plugins.filter.lvs_model import check_keys as _keys, model_error as _fail
-from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_params import SERVICE_SETTINGS_OPTIONS
 
 CHECKERS = {'http_get': 'HTTP_GET', 'ssl_get': 'SSL_GET', 'tcp_check': 'TCP_CHECK', 'misc_check': 'MISC_CHECK'}
 CHECK_KEYS = {
@@ -23,9 +24,12 @@ COMMON_CHECK_KEYS = {'type', 'port', 'interval', 'timeout', 'retry', 'delay_befo
 KEEPALIVED_KEYS = {'quorum', 'hysteresis', 'inhibit_on_failure', 'alpha', 'omega', 'quorum_up', 'quorum_down',
                    'vrrp_instance', 'virtualhost'}
 HTTP_PROTOCOLS = ('1.0', '1.0C', '1.1')
-PROTOCOLS = {'tcp': 'TCP', 'udp': 'UDP', 'sctp': 'SCTP'}
-SCHEDULER_FLAGS = SERVICE_SETTINGS_OPTIONS['scheduler_flags']['choices']  # as the IPVS modules accept them
 INSTANCE_KEYS = {'name', 'virtual_router_id', 'interface', 'master', 'advert_int', 'vrrp_version', 'priority'}
+
+
+def _fail(where, message):
+    """Fail the play: where (a path such as lvs_virtual_services[0].health_check.port) and what is wrong."""
+    raise AnsibleFilterError('%s: %s' % (where, message))
 
 
 def _number(value, where, low, high=None, kind=int):
@@ -111,24 +115,20 @@ def checker(check, where):
     return result
 
 
-def lvs_method(service, where):
-    """Return keepalived's lvs_method argument: DR, NAT or TUN with its tunnel type."""
-    forwarding = service.get('forwarding', 'dr')
+def lvs_method(checked):
+    """Return keepalived's lvs_method argument: DR, NAT or TUN with its tunnel type (settings already checked)."""
+    forwarding, tunnel, port, _checksum = checked.forwarding
     if forwarding != 'tun':
         return forwarding.upper()
-    tunnel = service.get('tunnel_type', 'ipip')
-    if tunnel not in ('ipip', 'gue', 'gre'):
-        _fail(where + '.tunnel_type', '%r is not one of ipip, gue, gre' % (tunnel,))
-    method = 'TUN type %s' % tunnel
-    if tunnel == 'gue':
-        method += ' port %d' % _number(service.get('tunnel_port'), where + '.tunnel_port', 1, 65535)
-    if service.get('tunnel_checksum'):
-        method += ' %s' % service['tunnel_checksum']
+    method = 'TUN type %s' % tunnel + (' port %d' % port if tunnel == 'gue' else '')
+    if checked.service.get('tunnel_checksum'):
+        method += ' %s' % checked.service['tunnel_checksum']
     return method
 
 
-def _options(service, where):
-    """Return the virtual_server options from a service's keepalived, sorry_server and scheduling keys."""
+def _options(checked, where):
+    """Return the virtual_server options from a service's keepalived and sorry_server keys and its checked settings."""
+    service, virtual = checked.service, checked.virtual
     settings = service.get('keepalived') or {}
     _keys(settings, KEEPALIVED_KEYS, where + '.keepalived')
     options = {}
@@ -140,26 +140,21 @@ def _options(service, where):
     for key in ('quorum_up', 'quorum_down', 'virtualhost'):
         if settings.get(key):
             options[key] = str(settings[key])
-    flags = service.get('scheduler_flags', [])
-    for flag in flags:
-        if flag not in SCHEDULER_FLAGS:
-            _fail(where + '.scheduler_flags', '%r is not one of %s' % (flag, ', '.join(SCHEDULER_FLAGS)))
-    options['flags'] = list(flags)
-    options['ops'] = _bool(service.get('one_packet', False), where + '.one_packet')
-    timeout = _number(service.get('persistence_timeout', 0), where + '.persistence_timeout', 0)
-    if timeout:
-        options['persistence_timeout'] = timeout
-        if service.get('persistence_netmask') is not None:
-            options['persistence_granularity'] = str(service['persistence_netmask'])
+    options['flags'] = list(virtual.scheduler_flags)
+    options['ops'] = virtual.one_packet
+    if virtual.persistence_timeout:
+        options['persistence_timeout'] = virtual.persistence_timeout
+        if virtual.persistence_prefix != host_bits(virtual.key.family):
+            options['persistence_granularity'] = virtual.netmask_text()
     if service.get('sorry_server'):
         sorry = service['sorry_server']
         _keys(sorry, {'address', 'port'}, where + '.sorry_server')
         if 'address' not in sorry:
             _fail(where + '.sorry_server', 'needs address (and port, default the service port)')
-        port = _number(sorry.get('port', service.get('port', 0)), where + '.sorry_server.port', 0, 65535)
-        if service.get('forwarding', 'dr') != 'nat' and port != service.get('port', 0):
+        port = _number(sorry.get('port', virtual.key.port), where + '.sorry_server.port', 0, 65535)
+        if checked.forwarding[0] != 'nat' and port != virtual.key.port:
             _fail(where + '.sorry_server.port', '%r: DR and TUN cannot change the port; the sorry server must listen '
-                  'on the service port %s' % (port, service.get('port', 0)))
+                  'on the service port %s' % (port, virtual.key.port))
         options['sorry_server'] = '%s %d' % (sorry['address'], port)
     return options
 
@@ -167,52 +162,36 @@ def _options(service, where):
 def keepalived_virtual_servers(services, hostvars):
     """Return the services keepalived owns as keepalived.conf virtual_server dicts."""
     result = []
-    for index, service in checked_services(services):
+    for checked in validated_model(services, hostvars):
+        service, key = checked.service, checked.virtual.key
         if service.get('owner', 'director') != 'keepalived':
             continue
-        where = 'lvs_virtual_services[%d]' % index
-        protocol = service.get('protocol', 'tcp')
-        if protocol not in PROTOCOLS:
-            _fail(where + '.protocol', '%r is not one of %s' % (protocol, ', '.join(PROTOCOLS)))
-        if 'fwmark' in service:
-            head = 'fwmark %d' % _number(service['fwmark'], where + '.fwmark', 1, 4294967295)
-        else:
-            head = '%s %d' % (service['vip'], _number(service.get('port'), where + '.port', 0, 65535))
-        server = dict(_options(service, where), name=service['name'], head=head,
-                      protocol=None if 'fwmark' in service else PROTOCOLS[protocol],
-                      lvs_sched=service.get('scheduler', 'wlc'), lvs_method=lvs_method(service, where))
+        where = 'lvs_virtual_services[%d]' % checked.index
+        server = dict(_options(checked, where), name=service['name'],
+                      head='fwmark %d' % key.fwmark if key.fwmark else '%s %d' % (key.address, key.port),
+                      protocol=None if key.fwmark else key.protocol.upper(),
+                      lvs_sched=checked.virtual.scheduler, lvs_method=lvs_method(checked))
         check = service.get('health_check')
-        if 'fwmark' in service and (check or {}).get('type', 'tcp_check') not in ('misc_check', 'none') \
+        if key.fwmark and (check or {}).get('type', 'tcp_check') not in ('misc_check', 'none') \
                 and 'port' not in (check or {}):
             _fail(where + '.health_check.port', 'a firewall-mark service has no port: say which port the checker '
                   'connects to')
         server['delay_loop'] = _seconds((check or {}).get('interval', 6), where + '.health_check.interval')
         server['real_servers'] = []
-        for rs_index, entry in enumerate(service.get('realservers', [])):
-            rs_where = '%s.realservers[%d]' % (where, rs_index)
-            state = entry.get('state', 'present')
-            if state not in ('present', 'drained', 'absent'):
-                _fail(rs_where + '.state', '%r is not one of present, drained, absent' % (state,))
-            if state == 'absent':
-                continue
-            address = realserver_address(entry, hostvars, '[%d].realservers[%d]' % (index, rs_index))
-            port = None
-            if 'fwmark' not in service:
-                port = _number(entry.get('port', service.get('port', 0)), rs_where + '.port', 0, 65535)
-            member = {'address': address, 'port': port,
-                      'weight': 0 if state == 'drained' else _number(entry.get('weight', 1), rs_where + '.weight',
-                                                                     0, 65535),
-                      'checker': checker(check, where + '.health_check')}
-            for key, option in (('upper_threshold', 'uthreshold'), ('lower_threshold', 'lthreshold')):
-                if entry.get(key):
-                    member[option] = _number(entry[key], '%s.%s' % (rs_where, key), 0)
-            if member['checker'] and 'misc_path' in member['checker']:
-                member['checker'] = dict(member['checker'], misc_path=member['checker']['misc_path'].format(
-                    address=address, port=port))
-            server['real_servers'].append(member)
+        for member in checked.virtual.realservers.values():
+            port = None if key.fwmark else member.port
+            real_server = {'address': member.address, 'port': port, 'weight': member.weight,
+                           'checker': checker(check, where + '.health_check')}
+            for name, option in (('upper_threshold', 'uthreshold'), ('lower_threshold', 'lthreshold')):
+                if getattr(member, name):
+                    real_server[option] = getattr(member, name)
+            if real_server['checker'] and 'misc_path' in real_server['checker']:
+                real_server['checker'] = dict(real_server['checker'], misc_path=real_server['checker']['misc_path']
+                                              .format(address=member.address, port=port))
+            server['real_servers'].append(real_server)
         server['vrrp_instance'] = (service.get('keepalived') or {}).get('vrrp_instance')
         server['vip'] = service['vip']
-        server['vip_prefix'] = service.get('vip_prefix')
+        server['vip_prefix'] = checked.vip_prefix
         server['vip_interface'] = service.get('vip_interface')
         server['vip_label'] = service.get('vip_label')
         result.append(server)

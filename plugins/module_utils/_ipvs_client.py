@@ -11,8 +11,10 @@ from __future__ import annotations
 import gc
 import os
 import platform
+import time
 import traceback
 from contextlib import contextmanager
+from dataclasses import replace
 
 from ansible.module_utils.basic import missing_required_lib
 
@@ -23,7 +25,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_ipvsadm import I
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import SCHEDULERS
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_netlink import HAS_PYROUTE2, NetlinkBackend
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import (
-    ADD_SERVICE, EDIT_SERVICE, apply_to_table, table_diff,
+    ADD_SERVICE, DELETE_REALSERVER, DELETE_SERVICE, EDIT_REALSERVER, EDIT_SERVICE, Change, apply_to_table, table_diff,
 )
 
 SYS_MODULE_DIR = '/sys/module'
@@ -40,8 +42,19 @@ def disable_cyclic_gc():
     gc.disable()
 
 
+def load_ip_vs(module):
+    """Load the ip_vs kernel module when it is missing, as ipvsadm itself does; a failure is left to the backend.
+
+    The scheduler modules (ip_vs_wrr, ...) need no loading: the kernel loads them when a service names them.
+    """
+    modprobe = module.get_bin_path('modprobe', opt_dirs=['/sbin', '/usr/sbin'])
+    if modprobe and not os.path.isdir(os.path.join(SYS_MODULE_DIR, 'ip_vs')):
+        module.run_command([modprobe, '-q', 'ip_vs'])
+
+
 def open_backend(module):
     """Return the backend that module.params['backend'] asks for, or fail the module saying what to install."""
+    load_ip_vs(module)
     choice = module.params['backend']
     if choice == 'netlink' or (choice == 'auto' and HAS_PYROUTE2):
         if not HAS_PYROUTE2:
@@ -88,6 +101,18 @@ def check_schedulers(changes):
                                                                      ', '.join(loaded) or 'none'))
 
 
+def check_backend(backend, changes):
+    """Fail before any write, in check mode too, when a change needs what the backend cannot write."""
+    for change in changes:
+        member = change.realserver
+        if member is not None and change.action != DELETE_REALSERVER and member.forwarding == 'tun' \
+                and member.tunnel_type in backend.unwritable_tunnel_types:
+            raise ParameterError('tunnel_type', member.tunnel_type,
+                                 'the %s backend cannot write %s tunnels (real server %s of service %s); use backend: '
+                                 'netlink' % (backend.name, member.tunnel_type.upper(), member.target()[3:],
+                                              change.service.key))
+
+
 def validated(module, build):
     """Return build(), or fail the module with the ParameterError's message before anything is read or written."""
     try:
@@ -114,7 +139,37 @@ def connected(module):
             backend.close()
 
 
-def run(module, plan, describe, stats=True):
+def drain(backend, changes, timeout, poll=1.0):
+    """Set the real servers that changes delete to weight 0, then wait until none has an active connection.
+
+    Returns (the drained real servers in ipvsadm's words, "-t VIP:PORT -r RIP:PORT", seconds waited). Stops
+    waiting after timeout seconds: the deletions then break what is left.
+    """
+    members = []
+    for change in changes:
+        if change.action == DELETE_REALSERVER:
+            members.append((change.service, change.realserver))
+        elif change.action == DELETE_SERVICE:
+            members.extend((change.service, realserver) for realserver in change.service.realservers.values())
+    edits = [Change(EDIT_REALSERVER, service, replace(realserver, weight=0))
+             for service, realserver in members if realserver.weight]
+    if edits:
+        backend.apply(edits)
+    keys = set((service.key, realserver.key) for service, realserver in members)
+    started = time.monotonic()
+    while keys:
+        table = backend.read_table(stats=False)
+        active = sum(member.active_connections for service_key, realserver_key in keys
+                     for member in [table.get(service_key) and table[service_key].realservers.get(realserver_key)]
+                     if member)
+        if active == 0 or time.monotonic() - started >= timeout:
+            break
+        time.sleep(poll)
+    drained = ['%s %s' % (service.key.switches(), realserver.target()) for service, realserver in members]
+    return drained, round(time.monotonic() - started, 1)
+
+
+def run(module, plan, describe, stats=True, drain_timeout=0):
     """Run an IPVS module: read the live table, plan, check, apply unless in check mode, report.
 
     plan(live_table) returns (changes, keys of the services the diff shows; None for all).
@@ -125,16 +180,20 @@ def run(module, plan, describe, stats=True):
     a write: the backend applies every change or raises, so the table is not read back. Counters
     of what the changes left alone are those just read; new services and real servers have none.
     With stats=False, the table is read without traffic stats (less to read and hold), for a
-    describe() that does not report them.
+    describe() that does not report them. With drain_timeout, the real servers the changes delete
+    are drained first (see drain()), and the result says which and how long it waited.
     """
     with connected(module) as backend:
         live = backend.read_table(stats=stats)
         changes, diff_keys = plan(live)
         check_schedulers(changes)
+        check_backend(backend, changes)
         after = apply_to_table(live, changes)
-        if changes and not module.check_mode:
-            backend.apply(changes)
         result = dict(backend=backend.name, changes=[change.rule() for change in changes])
+        if changes and not module.check_mode:
+            if drain_timeout:
+                result['drained'], result['drain_seconds'] = drain(backend, changes, drain_timeout)
+            backend.apply(changes)
         result.update(describe(after))
         result['changed'] = bool(changes) or result.get('changed', False)
         if module._diff:

@@ -28,5 +28,9 @@ class ParameterError(IPVSError):
     """A parameter has a value the module cannot accept; nothing was changed."""
 
     def __init__(self, name, value, accepted):
-        self.name = name
+        self.name, self.value, self.accepted = name, value, accepted
         super().__init__('%s: %r is not valid; %s' % (name, value, accepted))
+
+    def renamed(self, name, value):
+        """Return the same error for the parameter name (a path in other data) and its value there."""
+        return ParameterError(name, value, self.accepted)

@@ -286,6 +286,7 @@ class NetlinkBackend:
     """
 
     name = 'netlink'
+    unwritable_tunnel_types = ()
 
     def __init__(self):
         self._family = _ipvs_family_id()

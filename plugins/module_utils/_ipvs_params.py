@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from ansible.module_utils.common.validation import check_type_bool, check_type_int, check_type_list, check_type_str
+from ansible.module_utils.common.parameters import DEFAULT_TYPE_VALIDATORS
 
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import ParameterError
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import (
@@ -61,13 +61,11 @@ SERVICE_SETTINGS_OPTIONS = dict(
 )
 
 
-_CONVERTERS = {'str': check_type_str, 'int': check_type_int, 'bool': check_type_bool, 'list': check_type_list}
-
-
 def _converted(value, kind, name):
+    """Return value converted to kind by the converter AnsibleModule uses for that type."""
     try:
-        return _CONVERTERS[kind](value) if kind != 'str' else check_type_str(value, allow_conversion=True)
-    except (TypeError, ValueError) as error:
+        return DEFAULT_TYPE_VALIDATORS[kind](value)
+    except (TypeError, ValueError, OverflowError) as error:  # OverflowError: int of an infinite float
         raise ParameterError(name, value, 'expected %s (%s)' % (kind, error))
 
 
@@ -77,67 +75,96 @@ def _chosen(value, choices, name):
             raise ParameterError(name, item, 'expected one of %s' % ', '.join(map(str, choices)))
 
 
-_EXACT_TYPES = {'str': str, 'int': int, 'bool': bool, 'list': list}
+# The types whose values need no conversion when they already have the type; every other type
+# (path, whose value is expanded, included) always goes through its converter.
+_EXACT_TYPES = {'str': str, 'int': int, 'bool': bool, 'list': list, 'dict': dict}
 _COMPILED = {}
+_MISSING = object()
 
 
 def _compiled(options):
-    """Return (names, fields) of an argument spec, worked out once per spec and kept.
+    """Return (names, names with a default, fields) of an argument spec, worked out once per spec and kept.
 
-    fields: (name, type, default, choices, required, suboptions, elements) for each option.
+    fields: (name, type, its Python class if no conversion is needed, default, choices, required, suboptions,
+    elements) for each option.
     """
     entry = _COMPILED.get(id(options))
     if entry is None or entry[0] is not options:
-        fields = tuple((name, spec.get('type', 'str'), spec.get('default'), spec.get('choices'),
-                        spec.get('required', False), spec.get('options'), spec.get('elements'))
+        fields = tuple((name, spec.get('type', 'str'), _EXACT_TYPES.get(spec.get('type', 'str')), spec.get('default'),
+                        spec.get('choices'), spec.get('required', False), spec.get('options'), spec.get('elements'))
                        for name, spec in options.items())
-        entry = _COMPILED[id(options)] = (options, frozenset(options), fields)
-    return entry[1], entry[2]
+        for field in fields:
+            if field[1] not in DEFAULT_TYPE_VALIDATORS or (field[7] or 'str') not in DEFAULT_TYPE_VALIDATORS:
+                raise ValueError('option %s: type %s is not one AnsibleModule knows' % (field[0], field[1]))
+        defaulted = frozenset(field[0] for field in fields if field[3] is not None)
+        entry = _COMPILED[id(options)] = (options, frozenset(options), defaulted, fields)
+    return entry[1:]
+
+
+def _dict_item(value, name):
+    """Return value as a dict, converted as AnsibleModule converts list elements of type dict."""
+    if value.__class__ is dict:
+        return value
+    return _converted(value, 'dict', name)
 
 
 def checked_options(params, options, where='', rules=None):
     """Return params checked against an argument spec (options, and rules of its dict) with defaults filled in.
 
-    The same checks AnsibleModule runs for suboptions (unknown keys, required, type, choices, elements,
-    mutually_exclusive, required_one_of, required_together), done directly: validating 37,000 nested
-    dicts with AnsibleModule costs a second of CPU, this a tenth of it. where prefixes the names in errors.
+    The same checks and conversions AnsibleModule runs for suboptions (unknown keys, required, type,
+    choices, elements, mutually_exclusive, required_one_of, required_together), with its converters,
+    done directly: validating 37,000 nested dicts with AnsibleModule costs a second of CPU, this a
+    tenth of it. A key given as None counts as given, as for AnsibleModule: it is converted when the
+    option is required or has a default, and checked against the choices. where prefixes the names
+    in errors; the first error found is raised (AnsibleModule lists them all).
+    tests/unit/plugins/module_utils/test_checked_options_parity.py proves both agree.
     """
-    if not isinstance(params, dict):
-        raise ParameterError(where.rstrip('.') or 'item', params, 'expected a dict')
-    names, fields = _compiled(options)
+    params = _dict_item(params, where.rstrip('.') or 'item')
+    names, defaulted, fields = _compiled(options)
     if not names.issuperset(params):
         unknown = sorted(set(params) - names)[0]
         raise ParameterError(where + unknown, params[unknown],
                              'not an option here; expected one of %s' % ', '.join(sorted(options)))
+    if rules:
+        _check_rules(params, defaulted, rules, where)
     result = {}
-    for name, kind, default, choices, required, suboptions, elements in fields:
-        value = params.get(name)
-        if value is None:
+    for name, kind, exact_type, default, choices, required, suboptions, elements in fields:
+        value = params.get(name, _MISSING)
+        if value is _MISSING:
             if required:
                 raise ParameterError(where + name, None, 'this option is required')
-            result[name] = list(default) if isinstance(default, list) else default
+            result[name] = list(default) if default.__class__ is list else default
             continue
-        if value.__class__ is not _EXACT_TYPES[kind]:
+        if value is None and not required and default is None:
+            if choices is not None:
+                raise ParameterError(where + name, None, 'expected one of %s' % ', '.join(map(str, choices)))
+            result[name] = None
+            continue
+        if value.__class__ is not exact_type:
             value = _converted(value, kind, where + name)
         if suboptions is not None:
             value = [checked_options(item, suboptions, '%s%s[%d].' % (where, name, index))
-                     for index, item in enumerate(value)]
+                     for index, item in enumerate(value if kind == 'list' else [value])]
+            value = value if kind == 'list' else value[0]
         elif elements is not None:
             value = [_converted(item, elements, where + name) for item in value]
         if choices is not None:
             _chosen(value, choices, where + name)
         result[name] = value
-    if rules:
-        _check_rules(params, rules, where)
     return result
 
 
-def _check_rules(params, rules, where):
-    """Check mutually_exclusive, required_one_of and required_together of a dict's rules."""
-    given = set(key for key, value in params.items() if value is not None)
+def _check_rules(params, defaulted, rules, where):
+    """Check mutually_exclusive, required_one_of and required_together of a dict's rules.
+
+    As for AnsibleModule, a key counts when it is given (even as None); for required_one_of and
+    required_together an option with a default counts too.
+    """
+    given = set(params)
     for group in rules.get('mutually_exclusive', ()):
         if len(given.intersection(group)) > 1:
             raise ParameterError(where.rstrip('.') or 'item', params, 'only one of %s may be set' % ', '.join(group))
+    given |= defaulted
     for group in rules.get('required_one_of', ()):
         if not given.intersection(group):
             raise ParameterError(where.rstrip('.') or 'item', params, 'one of %s is required' % ', '.join(group))
@@ -158,12 +185,50 @@ def _in_range(name, value, low, high):
     return value
 
 
-def _address(name, value):
-    """Return (canonical address, family) of value, or raise the ParameterError for name."""
+def address_checked(name, value):
+    """Return (canonical address, family) of value, or raise the ParameterError for name.
+
+    A scoped IPv6 address (fe80::1%eth0) is refused: IPVS addresses carry no zone, and the
+    netlink message has no room for one.
+    """
     try:
-        return address_family(value)
+        address, family = address_family(value)
     except (TypeError, ValueError):
         raise ParameterError(name, value, 'expected an IPv4 or IPv6 address without prefix or port')
+    if '%' in address:
+        raise ParameterError(name, value, 'expected an address without a %zone: IPVS addresses have no scope')
+    return address, family
+
+
+# The kernel's own checks of user input, mirrored so that a refusal names its parameter before
+# anything is written (net/netfilter/ipvs/ip_vs_ctl.c of Linux 6.1, Debian 12's kernel):
+# - ip_vs_add_dest() and ip_vs_edit_dest(): "server weight less than zero" (-ERANGE) -> weight 0 to
+#   MAX_WEIGHT; "lower threshold is higher than upper threshold" (-ERANGE, also when the upper one
+#   is 0) -> lower_threshold <= upper_threshold; "tunnel port is zero" for GUE (-EINVAL) ->
+#   tunnel_port 1 to 65535; u_threshold above INT_MAX (-EINVAL, later kernels) -> MAX_THRESHOLD.
+# - ip_vs_new_dest(): an IPv6 destination that is not unicast or is link-local (-EINVAL), an IPv4 one
+#   inet_addr_type() does not call local or unicast: 0.0.0.0/8, 255.255.255.255 (RTN_BROADCAST) and
+#   multicast (-EINVAL) -> _realserver_address().
+# - ip_vs_genl_set_cmd(): a destination of another family than its service unless it is tunnelled
+#   (-EINVAL) -> realserver().
+# - ip_vs_add_service() and ip_vs_edit_service(): an IPv6 persistence netmask (prefix) outside 1-128
+#   (-EINVAL) -> _persistence_prefix().
+# - ip_vs_genl_parse_service(): neither fwmark nor protocol, address and port (-EINVAL) -> SERVICE_KEY_RULES.
+# What depends on the host's state (a scheduler module missing, -ENOENT; mixed families while a sync
+# daemon runs, -EINVAL) is checked on the host: _ipvs_client.check_schedulers().
+_UNUSABLE_REALSERVER_NETWORKS = tuple(ipaddress.ip_network(network) for network in (
+    '0.0.0.0/8', '255.255.255.255/32', '224.0.0.0/4', '::/128', 'ff00::/8', 'fe80::/10'))
+
+
+def _realserver_address(name, value):
+    """Return (address, family) of a real server, refusing the addresses ip_vs_new_dest() refuses."""
+    address, family = address_checked(name, value)
+    parsed = ipaddress.ip_address(address)
+    for network in _UNUSABLE_REALSERVER_NETWORKS:
+        if parsed in network:
+            raise ParameterError(name, value, 'expected a unicast address; the kernel refuses a real server in %s'
+                                 % network)
+    return address, family
 
 
 def service_key(params, where=''):
@@ -171,7 +236,7 @@ def service_key(params, where=''):
     if params.get('fwmark') is not None:
         fwmark = _in_range(where + 'fwmark', params['fwmark'], 1, MAX_FWMARK)
         return ServiceKey(family=params.get('family') or 'ipv4', protocol='tcp', fwmark=fwmark)
-    address, family = _address(where + 'address', params['address'])
+    address, family = address_checked(where + 'address', params['address'])
     if params.get('family') not in (None, family):
         raise ParameterError(where + 'family', params['family'],
                              'address %s is %s; omit family or set it to %s' % (address, family, family))
@@ -188,9 +253,12 @@ def _persistence_prefix(params, family, where):
         raise ParameterError(name, netmask, 'a persistence netmask needs persistence_timeout above 0')
     if family == 'ipv4' and not str(netmask).isdigit():
         try:
-            return ipaddress.IPv4Network('0.0.0.0/%s' % netmask).prefixlen
+            prefix = ipaddress.IPv4Network('0.0.0.0/%s' % netmask).prefixlen
         except ValueError:
+            prefix = 0
+        if not prefix:
             raise ParameterError(name, netmask, 'expected a netmask such as 255.255.255.0 or a prefix length 1-32')
+        return prefix
     if not str(netmask).isdigit():
         raise ParameterError(name, netmask, 'expected a prefix length from 1 to 128 for an IPv6 service')
     return _in_range(name, int(netmask), 1, host_bits(family))
@@ -219,7 +287,7 @@ def virtual_service(params, where=''):
     )
 
 
-def _tunnel(params, where):
+def tunnel_settings(params, where):
     """Return (type, port, checksum) after checking the tunnel options fit the forwarding method."""
     tunnel_type, port, checksum = params.get('tunnel_type'), params.get('tunnel_port'), params.get('tunnel_checksum')
     if params['forwarding'] != 'tun':
@@ -242,7 +310,7 @@ def _tunnel(params, where):
 
 def realserver(params, key, where=''):
     """Return the RealServer that params describe, checked against the service key it belongs to."""
-    address, family = _address(where + 'address', params['address'])
+    address, family = _realserver_address(where + 'address', params['address'])
     forwarding = params['forwarding']
     if family != key.family and forwarding != 'tun':
         raise ParameterError(where + 'address', address,
@@ -261,9 +329,11 @@ def realserver(params, key, where=''):
         _in_range(where + 'port', port, 1, 65535)
     upper = _in_range(where + 'upper_threshold', params['upper_threshold'], 0, MAX_THRESHOLD)
     lower = _in_range(where + 'lower_threshold', params['lower_threshold'], 0, MAX_THRESHOLD)
-    if upper and lower > upper:
-        raise ParameterError(where + 'lower_threshold', lower, 'expected at most upper_threshold (%d)' % upper)
-    tunnel_type, tunnel_port, tunnel_checksum = _tunnel(params, where)
+    if lower > upper:
+        raise ParameterError(where + 'lower_threshold', lower,
+                             'expected at most upper_threshold (%d): the kernel refuses a lower threshold above the '
+                             'upper one, also when upper_threshold is 0 (no limit)' % upper)
+    tunnel_type, tunnel_port, tunnel_checksum = tunnel_settings(params, where)
     weight = _in_range(where + 'weight', params['weight'], 0, MAX_WEIGHT)
     if params.get('state') == 'drained':
         weight = 0
@@ -288,3 +358,33 @@ def service_with_realservers(params, where=''):
         else:
             service.realservers[member_key] = member
     return service, absent
+
+
+# The options of one item of ipvs_table's services (and of one service of the lvs_virtual_services model).
+TABLE_SERVICE_OPTIONS = dict(SERVICE_KEY_OPTIONS, **SERVICE_SETTINGS_OPTIONS,
+                             realservers=dict(realservers_option(['present', 'drained', 'absent']), default=[]),
+                             state=dict(type='str', choices=['present', 'absent'], default='present'))
+
+
+def wanted_table(services, excluded=(), where='services'):
+    """Return (services to keep, keys of services to delete, real servers to delete per service key).
+
+    services are checked TABLE_SERVICE_OPTIONS items; where names their list in errors.
+    """
+    keep, delete, absent_realservers, seen = [], [], {}, {}
+    for index, params in enumerate(services):
+        item_where = '%s[%d]' % (where, index)
+        service, absent = service_with_realservers(params, item_where + '.')
+        if service.key in seen:
+            raise ParameterError(item_where, service.key.switches(),
+                                 'each service may appear once (%s[%d] is the same service)' % (where, seen[service.key]))
+        if service.key in excluded:
+            raise ParameterError(item_where, service.key.switches(),
+                                 'a service listed in exclude, which this task must leave alone')
+        seen[service.key] = index
+        if params['state'] == 'absent':
+            delete.append(service.key)
+        else:
+            keep.append(service)
+            absent_realservers[service.key] = absent
+    return keep, delete, absent_realservers

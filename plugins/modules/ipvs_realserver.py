@@ -182,7 +182,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_client import run, validated
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import ParameterError
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_params import (
-    BACKEND_OPTIONS, REALSERVER_OPTIONS, SERVICE_KEY_OPTIONS, SERVICE_KEY_RULES, realserver, service_key,
+    BACKEND_OPTIONS, REALSERVER_OPTIONS, SERVICE_KEY_OPTIONS, SERVICE_KEY_RULES, checked_options, realserver,
+    service_key,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import plan_realservers, plan_service
 
@@ -190,12 +191,15 @@ from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import plan
 def main():
     argument_spec = dict(
         REALSERVER_OPTIONS, **BACKEND_OPTIONS,
-        service=dict(type='dict', required=True, options=SERVICE_KEY_OPTIONS, **SERVICE_KEY_RULES),
+        # Its suboptions are checked by checked_options below: AnsibleModule's own check of a dict option's
+        # suboptions raises TypeError (a traceback, not a failed task) when the value is false or a number.
+        service=dict(type='dict', required=True),
         state=dict(type='str', choices=['present', 'drained', 'absent'], default='present'),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
-    key = validated(module, lambda: service_key(params['service'], 'service.'))
+    key = validated(module, lambda: service_key(
+        checked_options(params['service'], SERVICE_KEY_OPTIONS, 'service.', SERVICE_KEY_RULES), 'service.'))
     wanted = validated(module, lambda: realserver(params, key))
 
     def plan(live):

@@ -161,6 +161,15 @@ options:
       - Write the table that results, in C(ipvsadm -R) form (thresholds included), to this file, so that it can be
         restored at boot with C(ipvsadm -R < FILE). The file is replaced only when its content changes.
     type: path
+  drain_timeout:
+    description:
+      - Drain before deleting. The real servers that this task deletes (with O(purge), with
+        O(services[].realservers[].state=absent) or with their service) are first set to weight 0, so that no new
+        connection goes to them, and deleted once they have no active connection, or after this many seconds.
+      - V(0) deletes them at once. Check mode plans the same deletions and does not wait.
+    type: int
+    default: 0
+    version_added: 0.1.0
 notes:
   - Declared services are checked as a whole before anything is written; a bad item fails the task with its
     path (for example C(services[3].realservers[0].weight)) and the table is left as it was.
@@ -220,58 +229,50 @@ saved:
   description: Whether O(save_to) was written (or, in check mode, would be).
   returned: when O(save_to) is set
   type: bool
+drained:
+  description: The real servers drained before their deletion, in ipvsadm's words.
+  returned: when O(drain_timeout) is set and the task deleted real servers
+  type: list
+  elements: str
+  sample: ["-t 192.0.2.10:80 -r 198.51.100.12:80"]
+drain_seconds:
+  description: How long the task waited for the drained real servers' connections to end.
+  returned: when O(drain_timeout) is set and the task deleted real servers
+  type: float
+  sample: 4.2
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_client import disable_cyclic_gc, run, validated
-from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import ParameterError
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import rules
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_params import (
-    BACKEND_OPTIONS, SERVICE_KEY_OPTIONS, SERVICE_KEY_RULES, SERVICE_SETTINGS_OPTIONS, realservers_option,
-    checked_options, service_key, service_with_realservers,
+    BACKEND_OPTIONS, SERVICE_KEY_OPTIONS, SERVICE_KEY_RULES, TABLE_SERVICE_OPTIONS, checked_options, service_key,
+    wanted_table,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import plan_table
 from ansible_collections.lvs.cluster.plugins.module_utils._persist import write_if_changed
 
 
-def wanted_table(services, excluded):
-    """Return (services to keep, keys of services to delete, real servers to delete per service key)."""
-    keep, delete, absent_realservers, seen = [], [], {}, set()
-    for index, params in enumerate(services):
-        service, absent = service_with_realservers(params, 'services[%d].' % index)
-        if service.key in seen:
-            raise ParameterError('services[%d]' % index, service.key.switches(), 'each service may appear once')
-        if service.key in excluded:
-            raise ParameterError('services[%d]' % index, service.key.switches(),
-                                 'a service listed in exclude, which this task must leave alone')
-        seen.add(service.key)
-        if params['state'] == 'absent':
-            delete.append(service.key)
-        else:
-            keep.append(service)
-            absent_realservers[service.key] = absent
-    return keep, delete, absent_realservers
-
-
 def main():
     disable_cyclic_gc()
-    service_options = dict(SERVICE_KEY_OPTIONS, **SERVICE_SETTINGS_OPTIONS,
-                           realservers=dict(realservers_option(['present', 'drained', 'absent']), default=[]),
-                           state=dict(type='str', choices=['present', 'absent'], default='present'))
     argument_spec = dict(
         BACKEND_OPTIONS,
-        # The items are checked by checked_options below, against service_options: the same checks, 10x faster.
+        # The items are checked by checked_options below, against TABLE_SERVICE_OPTIONS: the same checks, 10x faster.
         services=dict(type='list', elements='dict', default=[]),
         purge=dict(type='bool', default=False),
         exclude=dict(type='list', elements='dict', default=[], options=SERVICE_KEY_OPTIONS, **SERVICE_KEY_RULES),
         save_to=dict(type='path'),
+        drain_timeout=dict(type='int', default=0),
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if module.params['drain_timeout'] < 0:
+        module.fail_json(msg='drain_timeout: %d is not valid; expected 0 or more seconds' % module.params['drain_timeout'],
+                         parameter='drain_timeout')
     excluded = validated(module, lambda: set(service_key(params, 'exclude[%d].' % index)
                                              for index, params in enumerate(module.params['exclude'])))
     services = validated(module, lambda: [
-        checked_options(item, service_options, 'services[%d].' % index, SERVICE_KEY_RULES)
+        checked_options(item, TABLE_SERVICE_OPTIONS, 'services[%d].' % index, SERVICE_KEY_RULES)
         for index, item in enumerate(module.params['services'])])
     keep, delete, absent_realservers = validated(module, lambda: wanted_table(services, excluded))
 
@@ -293,7 +294,7 @@ def main():
                 module, module.params['save_to'], '\n'.join(rules(managed)) + '\n')
         return result
 
-    run(module, plan, describe, stats=False)
+    run(module, plan, describe, stats=False, drain_timeout=module.params['drain_timeout'])
 
 
 if __name__ == '__main__':

@@ -10,11 +10,15 @@ module: vip_alias
 short_description: A virtual IP on an interface, through netlink
 version_added: 0.1.0
 description:
-  - Adds or removes one address on one interface, as C(ip address add/del) would, through netlink (pyroute2).
+  - Adds or removes an address on an interface (or several with O(addresses)), as C(ip address add/del) would,
+    through netlink (pyroute2).
   - On a director, the VIP goes on the client-facing NIC with its real prefix and, for IPv4, an optional label in
     the old C(eth0:8) style. On a DR real server it is hidden on C(lo) as a /32 (/128 for IPv6); on a TUN real
     server it goes on C(tunl0).
-  - The same address with another prefix, label or scope on the interface is replaced.
+  - An interface that is down, such as C(tunl0) once C(ipip) is loaded, is brought up with its address, since an
+    address on a down interface receives nothing.
+  - The same address with another prefix, label or scope on the interface is replaced with no moment where the
+    address is missing; if the replacement fails, the old address is put back.
   - With O(persist), the address is also written as an C(ip -batch) file under O(persist_dir), and the
     C(lvs-cluster-addresses.service) unit that restores those files at boot is installed and enabled.
 author:
@@ -25,18 +29,19 @@ requirements:
   - pyroute2 >= 0.6 on the target (Debian 12's python3-pyroute2 is enough).
 options:
   address:
-    description: The address, IPv4 or IPv6, optionally with a prefix length (V(192.0.2.10/24)).
+    description:
+      - The address, IPv4 or IPv6, optionally with a prefix length (V(192.0.2.10/24)). A scoped IPv6 address
+        (V(fe80::1%eth0)) is refused; give the interface in O(interface) instead.
+      - Mutually exclusive with O(addresses); one of the two is required.
     type: str
-    required: true
   prefix:
     description:
       - Prefix length. Defaults to the one in O(address), else 32 for IPv4 and 128 for IPv6 (what a real server's
         hidden VIP on C(lo) needs). A director's NIC wants the network's prefix.
     type: int
   interface:
-    description: The interface (C(eth0), C(lo), C(tunl0)). It must exist.
+    description: The interface (C(eth0), C(lo), C(tunl0)) of O(address). It must exist. Required with O(address).
     type: str
-    required: true
   label:
     description:
       - IPv4 label, such as V(eth0:8); it must start with O(interface) and be at most 15 characters. IPv6 addresses
@@ -46,6 +51,33 @@ options:
     description: Address scope. When not set, the kernel's default (global; host for addresses on C(lo)).
     type: str
     choices: [global, link, host]
+  addresses:
+    description:
+      - Several addresses in one task (one netlink session, one module run), each with the options of a single one.
+        O(state), O(persist) and O(persist_dir) apply to all of them.
+      - Mutually exclusive with O(address).
+    type: list
+    elements: dict
+    version_added: 0.1.0
+    suboptions:
+      address:
+        description: As O(address).
+        type: str
+        required: true
+      prefix:
+        description: As O(prefix).
+        type: int
+      interface:
+        description: As O(interface).
+        type: str
+        required: true
+      label:
+        description: As O(label).
+        type: str
+      scope:
+        description: As O(scope).
+        type: str
+        choices: [global, link, host]
   state:
     description: V(present) or V(absent).
     type: str
@@ -79,6 +111,13 @@ EXAMPLES = r"""
     interface: lo
     persist: true
 
+- name: The VIPs of a DR and a TUN service on one real server, in one task
+  lvs.cluster.vip_alias:
+    addresses:
+      - {address: 192.0.2.10, interface: lo}
+      - {address: 192.0.2.11, interface: tunl0}
+    persist: true
+
 - name: Remove it
   lvs.cluster.vip_alias:
     address: 192.0.2.10
@@ -88,19 +127,25 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-interface:
-  description: The interface.
+interfaces:
+  description: For each interface the task named, its addresses (with prefix) after the task.
   returned: always
+  type: dict
+  sample: {"lo": ["127.0.0.1/8", "192.0.2.10/32"], "tunl0": ["192.0.2.11/32"]}
+interface:
+  description: The interface of O(address).
+  returned: when O(address) is given
   type: str
   sample: lo
 addresses:
-  description: The interface's addresses (with prefix) after the task.
-  returned: always
+  description: The addresses (with prefix) of the interface of O(address) after the task.
+  returned: when O(address) is given
   type: list
   elements: str
   sample: ["127.0.0.1/8", "192.0.2.10/32", "::1/128"]
 """
 
+import errno
 import ipaddress
 import os
 import re
@@ -110,10 +155,13 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.lvs.cluster.plugins.module_utils._persist import (
     file_diff, read_text, remove_if_present, write_if_changed,
 )
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import ParameterError
 
 try:
     from pyroute2 import IPRoute
+    from pyroute2.netlink.exceptions import NetlinkError
 except ImportError:
+    NetlinkError = OSError
     HAS_PYROUTE2 = False
 else:
     HAS_PYROUTE2 = True
@@ -121,6 +169,7 @@ else:
 SCOPES = {'global': 0, 'link': 253, 'host': 254}
 SCOPE_NAMES = dict((number, name) for name, number in SCOPES.items())
 IFA_F_NODAD = 0x02
+IFF_UP = 0x1
 IPV6_DISABLED = '/proc/sys/net/ipv6/conf/%s/disable_ipv6'
 UNIT_PATH = '/etc/systemd/system/lvs-cluster-addresses.service'
 UNIT_LINK = '/etc/systemd/system/multi-user.target.wants/lvs-cluster-addresses.service'
@@ -139,33 +188,52 @@ WantedBy=multi-user.target
 """
 
 
-def wanted_address(module):
-    """Return (ipaddress interface object, label, scope) after checking the parameters."""
-    params = module.params
+def wanted_address(params, where=''):
+    """Return (ipaddress interface object, label, scope) of one address's parameters, or raise ParameterError."""
     text, _slash, given_prefix = params['address'].partition('/')
     try:
         address = ipaddress.ip_address(text)
+        if '%' in text:
+            raise ValueError('scoped')
     except ValueError:
-        module.fail_json(msg='address: %r is not valid; expected an IPv4 or IPv6 address, optionally with /prefix'
-                         % params['address'], parameter='address')
+        raise ParameterError(where + 'address', params['address'], 'expected an IPv4 or IPv6 address, optionally with '
+                             '/prefix (no %scope)')
     bits = address.max_prefixlen
     if given_prefix and not given_prefix.isdigit():
-        module.fail_json(msg='address: %r is not valid; the prefix must be a number' % params['address'],
-                         parameter='address')
-    prefix = params['prefix'] if params['prefix'] is not None else int(given_prefix or bits)
+        raise ParameterError(where + 'address', params['address'], 'expected a prefix that is a number')
+    prefix = params.get('prefix')
+    if prefix is None:
+        prefix = int(given_prefix or bits)
     if given_prefix and int(given_prefix) != prefix:
-        module.fail_json(msg='prefix: %d is not valid; address %s says /%s: give one or make them agree' % (
-            prefix, params['address'], given_prefix), parameter='prefix')
+        raise ParameterError(where + 'prefix', prefix, 'expected the prefix in address (/%s), or none there' % given_prefix)
     if not 1 <= prefix <= bits:
-        module.fail_json(msg='prefix: %d is not valid; expected 1 to %d' % (prefix, bits), parameter='prefix')
-    label = params['label']
+        raise ParameterError(where + 'prefix', prefix, 'expected 1 to %d' % bits)
+    label = params.get('label')
     if label is not None:
         if address.version == 6:
-            module.fail_json(msg='label: %r is not valid; IPv6 addresses have no labels' % label, parameter='label')
+            raise ParameterError(where + 'label', label, 'IPv6 addresses have no labels')
         if not label.startswith(params['interface']) or len(label) > 15 or not re.match(r'^[\w.:-]+$', label):
-            module.fail_json(msg='label: %r is not valid; expected the interface name followed by an alias, such '
-                                 'as %s:8, at most 15 characters' % (label, params['interface']), parameter='label')
-    return ipaddress.ip_interface('%s/%d' % (address, prefix)), label, params['scope']
+            raise ParameterError(where + 'label', label, 'expected the interface name followed by an alias, such as %s:8, at '
+                                 'most 15 characters' % params['interface'])
+    return ipaddress.ip_interface('%s/%d' % (address, prefix)), label, params.get('scope')
+
+
+def wanted_addresses(params):
+    """Return [(interface, wanted)] for the address or the addresses, each wanted as wanted_address returns it."""
+    if params['address'] is not None:
+        if params['interface'] is None:
+            raise ParameterError('interface', None, 'expected the interface that address goes on')
+        items = [('', params)]
+    else:
+        items = [('addresses[%d].' % index, item) for index, item in enumerate(params['addresses'])]
+    wanted, seen = [], set()
+    for where, item in items:
+        entry = wanted_address(item, where)
+        if (item['interface'], entry[0].ip) in seen:
+            raise ParameterError(where + 'address', item['address'], 'expected each address once per interface')
+        seen.add((item['interface'], entry[0].ip))
+        wanted.append((item['interface'], entry))
+    return wanted
 
 
 def current_addresses(ipr, index, interface):
@@ -192,6 +260,44 @@ def describe(entry, label, scope):
     return ' '.join(words)
 
 
+def add_options(index, entry, label, scope):
+    options = dict(index=index, address=str(entry.ip), mask=entry.network.prefixlen)
+    if label:
+        options['label'] = label
+    if scope:
+        options['scope'] = SCOPES[scope]
+    if entry.version == 6:
+        options['flags'] = IFA_F_NODAD
+    return options
+
+
+def replace_address(ipr, index, current, wanted):
+    """Put wanted in place of current (same address) with no moment where the address is missing.
+
+    The kernel keys an address by address and prefix length and keeps the label and scope of an existing
+    key, so a change of those goes through a bridge: the address with another prefix is added first,
+    then the old one deleted, the new one added and the bridge removed. If a step fails, the old
+    address is put back before the error is raised.
+    """
+    old = current[0]
+    bridge = None
+    if wanted[0].network.prefixlen == old.network.prefixlen:
+        prefix = old.max_prefixlen if old.network.prefixlen != old.max_prefixlen else old.max_prefixlen - 1
+        bridge = ipaddress.ip_interface('%s/%d' % (old.ip, prefix))
+        ipr.addr('add', **add_options(index, bridge, None, current[2] if current[2] != 'global' else None))
+        ipr.addr('del', index=index, address=str(old.ip), mask=old.network.prefixlen)
+        try:
+            ipr.addr('add', **add_options(index, *wanted))
+        except NetlinkError:
+            ipr.addr('add', **add_options(index, *current))
+            raise
+        finally:
+            ipr.addr('del', index=index, address=str(bridge.ip), mask=bridge.network.prefixlen)
+    else:
+        ipr.addr('add', **add_options(index, *wanted))
+        ipr.addr('del', index=index, address=str(old.ip), mask=old.network.prefixlen)
+
+
 def persist(module, interface, wanted, present):
     """Write or remove the address's ip -batch file and the boot unit; return (changed, diff entries)."""
     directory = module.params['persist_dir']
@@ -199,8 +305,8 @@ def persist(module, interface, wanted, present):
     before = read_text(path)
     if not present:
         return remove_if_present(module, path), [file_diff(path, before, None)]
-    line = 'address replace %s dev %s%s%s%s\n' % (
-        wanted[0], interface, ' label %s' % wanted[1] if wanted[1] else '',
+    line = 'link set dev %s up\naddress replace %s dev %s%s%s%s\n' % (
+        interface, wanted[0], interface, ' label %s' % wanted[1] if wanted[1] else '',
         ' scope %s' % wanted[2] if wanted[2] else '', ' nodad' if wanted[0].version == 6 else '')
     changed = write_if_changed(module, path, line)
     changed |= write_if_changed(module, UNIT_PATH, UNIT % directory)
@@ -212,62 +318,103 @@ def persist(module, interface, wanted, present):
     return changed, [file_diff(path, before, line)]
 
 
+def interface_index(module, ipr, interface, where):
+    """Return the interface's index, or fail naming the existing interfaces."""
+    indexes = ipr.link_lookup(ifname=interface)
+    if not indexes:
+        names = sorted(link.get_attr('IFLA_IFNAME') for link in ipr.get_links())
+        module.fail_json(msg='%sinterface: %r is not valid; no such interface (existing: %s)' % (
+            where, interface, ', '.join(names)), parameter=where + 'interface')
+    return indexes[0]
+
+
+def converge(module, ipr, interface, wanted, where, present):
+    """Bring one address on one interface to the wanted state; return (changed, addresses after, diff entry)."""
+    index = interface_index(module, ipr, interface, where)
+    if present and wanted[0].version == 6 and read_text(IPV6_DISABLED % interface) == '1\n':
+        module.fail_json(msg='%saddress: %s cannot go on %s: IPv6 is disabled there (net.ipv6.conf.%s.disable_ipv6 = '
+                             '1, as Docker leaves it in containers); enable IPv6 on the interface first' % (
+                                 where, wanted[0], interface, interface), parameter=where + 'address')
+    addresses = current_addresses(ipr, index, interface)
+    current = addresses.get(wanted[0].ip)
+    matches = current is not None and current[0] == wanted[0] and current[1] == wanted[1] and \
+        wanted[2] in (None, current[2])
+    down = present and not ipr.get_links(index)[0]['flags'] & IFF_UP
+    address_changed = (present and not matches) or (not present and current is not None)
+    changed = address_changed or down
+    if changed and not module.check_mode:
+        try:
+            if down:
+                ipr.link('set', index=index, state='up')
+            if address_changed and not present:
+                ipr.addr('del', index=index, address=str(current[0].ip), mask=current[0].network.prefixlen)
+            elif address_changed and current is None:
+                ipr.addr('add', **add_options(index, *wanted))
+            elif address_changed:
+                replace_address(ipr, index, current, wanted)
+        except NetlinkError as error:
+            module.fail_json(msg='%s %s on %s failed: %s%s' % (
+                'adding' if present else 'deleting', describe(*wanted), interface, error.args[-1],
+                '; run the task with become: true (it needs root or CAP_NET_ADMIN)' if error.code == errno.EPERM
+                else ''))
+        addresses = current_addresses(ipr, index, interface)
+    before = ('link down\n' if down else '') + (describe(*current) + '\n' if current else '')
+    after = ('link up\n' if down else '') + (describe(*wanted) + '\n' if present else '')
+    diff = {'before_header': interface, 'after_header': interface, 'before': before if changed else after,
+            'after': after}
+    return changed, [str(entry[0]) for entry in addresses.values()], diff
+
+
 def main():
+    item_options = dict(
+        address=dict(type='str', required=True),
+        prefix=dict(type='int'),
+        interface=dict(type='str', required=True),
+        label=dict(type='str'),
+        scope=dict(type='str', choices=list(SCOPES)),
+    )
     module = AnsibleModule(
         argument_spec=dict(
-            address=dict(type='str', required=True),
+            address=dict(type='str'),
             prefix=dict(type='int'),
-            interface=dict(type='str', required=True),
+            interface=dict(type='str'),
             label=dict(type='str'),
             scope=dict(type='str', choices=list(SCOPES)),
+            addresses=dict(type='list', elements='dict', options=item_options),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             persist=dict(type='bool', default=False),
             persist_dir=dict(type='path', default='/etc/lvs-cluster/addresses.d'),
         ),
+        mutually_exclusive=[('address', 'addresses')],
+        required_one_of=[('address', 'addresses')],
         supports_check_mode=True,
     )
     if not HAS_PYROUTE2:
         module.fail_json(msg=missing_required_lib('pyroute2 (0.6 or newer; Debian: python3-pyroute2)'))
-    wanted = wanted_address(module)
-    interface = module.params['interface']
+    try:
+        wanted = wanted_addresses(module.params)
+    except ParameterError as error:
+        module.fail_json(msg=str(error), parameter=error.name)
     present = module.params['state'] == 'present'
+    changed, interfaces, diffs = False, {}, []
     with IPRoute() as ipr:
-        indexes = ipr.link_lookup(ifname=interface)
-        if not indexes:
-            names = sorted(link.get_attr('IFLA_IFNAME') for link in ipr.get_links())
-            module.fail_json(msg='interface: %r is not valid; no such interface (existing: %s)' % (
-                interface, ', '.join(names)), parameter='interface')
-        index = indexes[0]
-        if present and wanted[0].version == 6 and read_text(IPV6_DISABLED % interface) == '1\n':
-            module.fail_json(msg='address: %s cannot go on %s: IPv6 is disabled there (net.ipv6.conf.%s.disable_ipv6 = 1, '
-                                 'as Docker leaves it in containers); enable IPv6 on the interface first' % (
-                                     wanted[0], interface, interface), parameter='address')
-        addresses = current_addresses(ipr, index, interface)
-        current = addresses.get(wanted[0].ip)
-        matches = current is not None and current[0] == wanted[0] and current[1] == wanted[1] and \
-            wanted[2] in (None, current[2])
-        live_changed = (present and not matches) or (not present and current is not None)
-        if live_changed and not module.check_mode:
-            if current is not None:
-                ipr.addr('del', index=index, address=str(current[0].ip), mask=current[0].network.prefixlen)
-            if present:
-                options = dict(index=index, address=str(wanted[0].ip), mask=wanted[0].network.prefixlen)
-                if wanted[1]:
-                    options['label'] = wanted[1]
-                if wanted[2]:
-                    options['scope'] = SCOPES[wanted[2]]
-                if wanted[0].version == 6:
-                    options['flags'] = IFA_F_NODAD
-                ipr.addr('add', **options)
-            addresses = current_addresses(ipr, index, interface)
-    persisted, file_diffs = persist(module, interface, wanted, present) if module.params['persist'] else (False, [])
-    result = dict(changed=live_changed or persisted, interface=interface,
-                  addresses=[str(entry[0]) for entry in addresses.values()])
+        for position, (interface, entry) in enumerate(wanted):
+            where = '' if module.params['address'] is not None else 'addresses[%d].' % position
+            live_changed, interfaces[interface], diff = converge(module, ipr, interface, entry, where, present)
+            try:
+                persisted, file_diffs = persist(module, interface, entry, present) if module.params['persist'] \
+                    else (False, [])
+            except OSError as error:
+                module.fail_json(msg='persisting %s on %s under %s failed: %s; run the task with become: true '
+                                     '(it writes under /etc)' % (describe(*entry), interface, module.params['persist_dir'],
+                                                                 error))
+            changed |= live_changed or persisted
+            diffs += [diff] + file_diffs
+    result = dict(changed=changed, interfaces=interfaces)
+    if module.params['address'] is not None:
+        result.update(interface=wanted[0][0], addresses=interfaces[wanted[0][0]])
     if module._diff:
-        before = describe(*current) + '\n' if current else ''
-        after = describe(*wanted) + '\n' if present else ''
-        result['diff'] = [{'before_header': interface, 'after_header': interface,
-                           'before': before if live_changed else after, 'after': after}] + file_diffs
+        result['diff'] = diffs
     module.exit_json(**result)
 
 

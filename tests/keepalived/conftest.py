@@ -90,10 +90,10 @@ def render(services, hostname='director1', **overrides):
     return environment.get_template('keepalived.conf.j2').render(variables)
 
 
-CONFIG_TEST = os.path.join(ROLE, 'files', 'keepalived-config-test')
+CONFIG_TEST = os.path.join(ROLE, 'files', 'keepalived-helper')
 
 
-def config_test(text, command=(CONFIG_TEST,)):
+def config_test(text, command=(CONFIG_TEST, 'config-test')):
     """Run the role's configuration test (keepalived -t) on text; return (exit code, what it printed)."""
     if not shutil.which('keepalived'):
         pytest.fail('keepalived is not installed: run `make host-deps` (tests/host-packages.txt)')

@@ -16,12 +16,12 @@ from conftest import NIC, config_test, render, script
 
 
 def web(**changes):
-    """Return a one-service model owned by keepalived, with changes merged into the service."""
+    """Return a one-service model owned by keepalived, with changes merged into the service (None removes a key)."""
     service = {'name': 'web', 'vip': '192.0.2.100', 'vip_prefix': 24, 'port': 80, 'owner': 'keepalived',
                'scheduler': 'wrr', 'forwarding': 'dr',
                'realservers': [{'host': 'rs1', 'weight': 1}, {'host': 'rs2', 'weight': 2}]}
     service.update(changes)
-    return [service]
+    return [dict((key, value) for key, value in service.items() if value is not None)]
 
 
 CHECKS = {
@@ -62,7 +62,7 @@ SERVICES = {
     'mh flags': web(scheduler='mh', scheduler_flags=['mh-port', 'mh-fallback']),
     'udp one-packet': web(protocol='udp', port=53, one_packet=True),
     'sctp': web(protocol='sctp', port=3868),
-    'fwmark': web(fwmark=7, health_check={'type': 'tcp_check', 'port': 80}),
+    'fwmark': web(fwmark=7, port=None, health_check={'type': 'tcp_check', 'port': 80}),
     'quorum, hysteresis, inhibit, alpha, omega, sorry server': web(
         sorry_server={'address': '192.0.2.50', 'port': 80},
         keepalived={'quorum': 2, 'hysteresis': 1, 'inhibit_on_failure': True, 'alpha': True, 'omega': True,

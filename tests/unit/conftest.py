@@ -32,6 +32,7 @@ class FakeBackend:
     """An in-memory IPVS table behind the backend interface; records what it was told to apply."""
 
     name = 'fake'
+    unwritable_tunnel_types = ()
 
     def __init__(self, table=None):
         self.table = table or {}

@@ -10,8 +10,10 @@ import yaml
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.lvs.cluster.plugins.filter import keepalived, lvs_model
+from ansible_collections.lvs.cluster.plugins.filter import keepalived
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import SCHEDULERS
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_params import SERVICE_SETTINGS_OPTIONS
+from ansible_collections.lvs.cluster.plugins.plugin_utils import _lvs_model as lvs_model
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 ROLES = sorted(path.name for path in (ROOT / 'roles').iterdir() if (path / 'meta' / 'argument_specs.yml').is_file())
@@ -58,7 +60,7 @@ def test_the_model_spec_has_exactly_the_keys_the_validator_accepts():
     assert set(spec['keepalived']['options']) == keepalived.KEEPALIVED_KEYS
     assert set(spec['sorry_server']['options']) == {'address', 'port'}
     assert spec['scheduler']['choices'] == list(SCHEDULERS)
-    assert spec['scheduler_flags']['choices'] == list(keepalived.SCHEDULER_FLAGS)
+    assert spec['scheduler_flags']['choices'] == SERVICE_SETTINGS_OPTIONS['scheduler_flags']['choices']
 
 
 def yaml_blocks(path):

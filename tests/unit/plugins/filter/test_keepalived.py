@@ -21,11 +21,11 @@ SETTINGS = {'instances': [{'name': 'VI_1', 'virtual_router_id': 51}], 'group': [
 def service(**changes):
     item = {'name': 'web', 'vip': '10.0.0.100', 'port': 80, 'owner': 'keepalived', 'realservers': [{'host': 'rs1'}]}
     item.update(changes)
-    return item
+    return dict((key, value) for key, value in item.items() if value is not None)
 
 
 def test_only_keepalived_services_are_rendered_and_hosts_resolve():
-    servers = keepalived_virtual_servers([service(), service(name='other', owner='director')], HOSTVARS)
+    servers = keepalived_virtual_servers([service(), service(name='other', port=443, owner='director')], HOSTVARS)
     assert [server['name'] for server in servers] == ['web']
     assert servers[0]['real_servers'] == [{'address': '10.0.0.11', 'port': 80, 'weight': 1,
                                            'checker': {'type': 'TCP_CHECK'}}]
@@ -35,7 +35,7 @@ def test_only_keepalived_services_are_rendered_and_hosts_resolve():
     ({'health_check': {'type': 'http'}},
      "lvs_virtual_services[0].health_check.type: 'http' is not one of http_get, misc_check, none, ssl_get, tcp_check"),
     ({'health_check': {'type': 'tcp_check', 'path': '/'}},
-     "lvs_virtual_services[0].health_check: unknown key 'path'"),
+     "lvs_virtual_services[0].health_check.path: '/' is not valid; not a key here"),
     ({'health_check': {'type': 'http_get', 'status_code': 700}},
      'lvs_virtual_services[0].health_check.status_code: 700 is not a whole number from 100 to 599'),
     ({'health_check': {'type': 'http_get', 'path': 'health'}},
@@ -43,17 +43,21 @@ def test_only_keepalived_services_are_rendered_and_hosts_resolve():
     ({'health_check': {'type': 'misc_check'}}, 'lvs_virtual_services[0].health_check.script: misc_check needs script'),
     ({'health_check': {'type': 'tcp_check', 'interval': -1}},
      'lvs_virtual_services[0].health_check.interval: -1 is not a number from 0 up'),
-    ({'keepalived': {'quorom': 1}}, "lvs_virtual_services[0].keepalived: unknown key 'quorom'"),
+    ({'keepalived': {'quorom': 1}}, "lvs_virtual_services[0].keepalived.quorom: 1 is not valid; not a key here"),
     ({'keepalived': {'inhibit_on_failure': 'yes'}},
      "lvs_virtual_services[0].keepalived.inhibit_on_failure: 'yes' is not a boolean"),
     ({'sorry_server': {'address': '10.0.0.50', 'port': 8080}},
      'lvs_virtual_services[0].sorry_server.port: 8080: DR and TUN cannot change the port'),
-    ({'fwmark': 7, 'health_check': {'type': 'tcp_check'}},
+    ({'fwmark': 7, 'port': None, 'health_check': {'type': 'tcp_check'}},
      'lvs_virtual_services[0].health_check.port: a firewall-mark service has no port'),
-    ({'forwarding': 'tun', 'tunnel_type': 'gue'}, 'lvs_virtual_services[0].tunnel_port: None is not a whole number'),
-    ({'realservers': [{'host': 'rs9'}]}, "lvs_virtual_services[0].realservers[0].host: 'rs9' is not a host of"),
+    ({'forwarding': 'tun', 'tunnel_type': 'gue'},
+     'lvs_virtual_services[0].tunnel_port: None is not valid; tunnel_type gue needs a tunnel_port from 1 to 65535'),
+    ({'realservers': [{'host': 'rs9'}]},
+     "lvs_virtual_services[0].realservers[0].host: 'rs9' is not valid; expected a host of the inventory"),
     ({'realservers': [{'host': 'rs1', 'weight': 70000}]},
-     'lvs_virtual_services[0].realservers[0].weight: 70000 is not a whole number from 0 to 65535'),
+     'lvs_virtual_services[0].realservers[0].weight: 70000 is not valid; expected an integer from 0 to 65535'),
+    ({'realservers': [{'host': 'rs1', 'lower_threshold': 50}]},
+     'lvs_virtual_services[0].realservers[0].lower_threshold: 50 is not valid; expected at most upper_threshold (0)'),
 ])
 def test_a_bad_service_fails_with_its_path(changes, says):
     with pytest.raises(AnsibleFilterError) as error:

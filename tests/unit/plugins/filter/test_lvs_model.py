@@ -1,4 +1,4 @@
-"""The data-model filters: checking keys, resolving hosts, finding departed real servers."""
+"""The data-model filters: checking keys, resolving hosts, placing VIPs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.lvs.cluster.plugins.filter.lvs_model import (
-    drain_departed, draining_connections, ipvs_services, realserver_vips, vip_interface,
+    director_vip_addresses, ipvs_services, realserver_vips, service_vips, vip_interface,
 )
 
 HOSTVARS = {
@@ -33,14 +33,14 @@ def test_director_services_resolve_hosts_and_carry_forwarding():
 
 
 @pytest.mark.parametrize('model, says', [
-    ([{'name': 'web', 'vip': '10.89.0.100', 'sheduler': 'rr'}], "lvs_virtual_services[0]: unknown key 'sheduler'"),
-    ([{'name': 'web', 'vip': '10.89.0.100', 'realservers': [{'hots': 'rs1'}]}],
-     "lvs_virtual_services[0].realservers[0]: unknown key 'hots'"),
-    ([{'name': 'web', 'vip': '10.89.0.100', 'realservers': [{'host': 'rs9'}]}],
-     "lvs_virtual_services[0].realservers[0].host: 'rs9' is not a host of the inventory"),
-    ([{'vip': '10.89.0.100'}], "lvs_virtual_services[0]: missing key 'name'"),
-    ([{'name': 'a', 'vip': '10.89.0.100', 'forwarding': 'gre'}], "lvs_virtual_services[0].forwarding: 'gre'"),
-    ([{'name': 'a', 'vip': '10.89.0.1'}, {'name': 'a', 'vip': '10.89.0.2'}], "lvs_virtual_services[1].name: 'a'"),
+    ([{'name': 'web', 'vip': '10.89.0.100', 'port': 80, 'sheduler': 'rr'}], "lvs_virtual_services[0].sheduler: 'rr' is not valid; not a key here"),
+    ([{'name': 'web', 'vip': '10.89.0.100', 'port': 80, 'realservers': [{'hots': 'rs1'}]}],
+     "lvs_virtual_services[0].realservers[0].hots: 'rs1' is not valid; not a key here"),
+    ([{'name': 'web', 'vip': '10.89.0.100', 'port': 80, 'realservers': [{'host': 'rs9'}]}],
+     "lvs_virtual_services[0].realservers[0].host: 'rs9' is not valid; expected a host of the inventory"),
+    ([{'vip': '10.89.0.100'}], "lvs_virtual_services[0].name: None is not valid; every service needs name"),
+    ([{'name': 'a', 'vip': '10.89.0.100', 'port': 80, 'forwarding': 'gre'}], "lvs_virtual_services[0].forwarding: 'gre'"),
+    ([{'name': 'a', 'vip': '10.89.0.1', 'port': 80}, {'name': 'a', 'vip': '10.89.0.2', 'port': 80}], "lvs_virtual_services[1].name: 'a'"),
 ])
 def test_model_errors_name_the_key(model, says):
     with pytest.raises(AnsibleFilterError) as error:
@@ -49,25 +49,8 @@ def test_model_errors_name_the_key(model, says):
 
 
 def test_realserver_vips_lists_the_services_of_a_host():
-    assert realserver_vips(MODEL, 'rs2') == [{'vip': '10.89.0.100', 'forwarding': 'tun', 'service': 'web'}]
-    assert realserver_vips(MODEL, 'rs9') == []
-
-
-def test_drain_departed_adds_leavers_as_drained():
-    wanted = [{'address': '10.89.0.100', 'port': 80, 'realservers': [{'address': '10.89.0.11'}]}]
-    live = [
-        {'protocol': 'tcp', 'address': '10.89.0.100', 'port': 80, 'family': 'ipv4', 'scheduler': 'wlc',
-         'realservers': [{'address': '10.89.0.11', 'port': 80, 'forwarding': 'dr'},
-                         {'address': '10.89.0.12', 'port': 80, 'forwarding': 'dr'}]},
-        {'protocol': 'udp', 'address': '10.89.0.100', 'port': 53, 'family': 'ipv4', 'scheduler': 'rr',
-         'persistence_netmask': None, 'realservers': [{'address': '10.89.0.13', 'port': 53, 'forwarding': 'dr'}]},
-    ]
-    result = drain_departed(wanted, live)
-    assert result[0]['realservers'][1] == {'address': '10.89.0.12', 'port': 80, 'forwarding': 'dr', 'state': 'drained'}
-    assert result[1]['port'] == 53 and result[1]['realservers'][0]['state'] == 'drained'
-    assert 'persistence_netmask' not in result[1]
-    assert wanted[0]['realservers'] == [{'address': '10.89.0.11'}]
-    assert drain_departed(wanted, live[:1][:0]) is wanted
+    assert realserver_vips(MODEL, HOSTVARS, 'rs2') == [{'vip': '10.89.0.100', 'forwarding': 'tun', 'service': 'web'}]
+    assert realserver_vips(MODEL, HOSTVARS, 'rs9') == []
 
 
 def test_vip_interface_is_the_nic_in_the_vips_subnet():
@@ -86,14 +69,6 @@ def test_keys_only_names_the_services_of_an_owner():
         {'protocol': 'udp', 'port': 53, 'address': '10.89.0.100'}]
 
 
-def test_drain_departed_leaves_excluded_services_alone():
-    live = [{'protocol': 'udp', 'address': '10.89.0.100', 'port': 53,
-             'realservers': [{'address': '10.89.0.13', 'port': 53, 'forwarding': 'dr'}]}]
-    keepalived_keys = ipvs_services(MODEL, HOSTVARS, owner='keepalived', keys_only=True)
-    assert drain_departed([], live, keepalived_keys) == []
-    assert drain_departed([], live)[0]['realservers'][0]['state'] == 'drained'
-
-
 def test_vip_interface_names_the_device_of_a_labelled_address():
     facts = {'interfaces': ['eth0_8', 'lo', 'eth0'], 'default_ipv4': {'interface': 'eth0'},
              'eth0_8': {'device': 'eth0:8', 'ipv4': {'address': '10.89.0.100', 'netmask': '255.255.255.0'}},
@@ -110,10 +85,14 @@ def test_addresses_come_from_gathered_facts():
     assert ipvs_services(model, hostvars)[0]['realservers'][0]['address'] == '10.89.0.11'
 
 
-def test_draining_connections_count_only_the_servers_this_role_drains():
-    live = [{'protocol': 'tcp', 'address': '10.89.0.100', 'port': 80, 'realservers': [
-        {'address': '10.89.0.11', 'port': 80, 'weight': 0, 'active_connections': 3},
-        {'address': '10.89.0.12', 'port': 80, 'weight': 0, 'active_connections': 5}]}]
-    wanted = drain_departed([{'address': '10.89.0.100', 'port': 80, 'realservers': [{'address': '10.89.0.12'}]}],
-                            [dict(live[0], realservers=live[0]['realservers'][:1])])
-    assert draining_connections(live, wanted) == 3
+def test_director_vip_addresses_place_each_vip_with_its_prefix_and_label():
+    """The prefix default (/32, /128) comes from service_vips, the validator's."""
+    facts = {'interfaces': ['lo', 'eth0'], 'default_ipv4': {'interface': 'eth0'},
+             'eth0': {'ipv4': {'address': '10.89.0.10', 'netmask': '255.255.255.0'}}}
+    model = [{'name': 'a', 'vip': '10.89.0.100', 'port': 80, 'vip_prefix': 24, 'vip_label': 'eth0:8'},
+             {'name': 'b', 'vip': '2001:db8::10', 'port': 80, 'vip_interface': 'eth1'},
+             {'name': 'c', 'vip': '10.89.0.101', 'port': 80}]
+    assert director_vip_addresses(service_vips(model, HOSTVARS), facts) == [
+        {'address': '10.89.0.100/24', 'interface': 'eth0', 'label': 'eth0:8'},
+        {'address': '2001:db8::10/128', 'interface': 'eth1'},
+        {'address': '10.89.0.101/32', 'interface': 'eth0'}]

@@ -156,3 +156,81 @@ def test_a_describe_without_stats_has_the_table_read_without_them(fake_backend):
     with pytest.raises(Exited):
         _ipvs_client.run(module, lambda live: ([], None), lambda table: {})
     assert asked == [dict(stats=False), dict(stats=True)]
+
+
+def run_draining(module, backend, wanted, drain_timeout):
+    def plan(live):
+        return plan_table(live, wanted, purge=True), None
+
+    with pytest.raises(Exited):
+        _ipvs_client.run(module, plan, lambda table: {}, drain_timeout=drain_timeout)
+    return module.result
+
+
+class ConnectionsEnding:
+    """Makes every read after the first see one active connection fewer on each real server."""
+
+    def __init__(self, backend):
+        self.backend, self.reads, self.read_table = backend, 0, backend.read_table
+        backend.read_table = self
+
+    def __call__(self, stats=True):
+        table = self.read_table(stats=stats)
+        for current in table.values():
+            for realserver in current.realservers.values():
+                realserver.active_connections = max(0, realserver.active_connections - self.reads)
+        self.reads += 1
+        return table
+
+
+def test_a_real_server_that_leaves_is_drained_until_its_connections_end_then_deleted(fake_backend, monkeypatch):
+    fake_backend.table = live_table()
+    ConnectionsEnding(fake_backend)
+    naps = []
+    monkeypatch.setattr(_ipvs_client.time, 'sleep', naps.append)
+    wanted = [service(WEB, 'wrr', member(11)), service(DNS, 'rr', member(21))]
+    result = run_draining(FakeModule(), fake_backend, wanted, drain_timeout=60)
+    assert fake_backend.applied == ['-e -t 192.0.2.10:80 -r 198.51.100.12:80 -g -w 0',
+                                    '-d -t 192.0.2.10:80 -r 198.51.100.12:80']
+    assert len(naps) == 2  # 3 active connections: seen 2, then 1, then 0
+    assert result['drained'] == ['-t 192.0.2.10:80 -r 198.51.100.12:80'] and result['changed']
+
+
+def test_the_drain_gives_up_after_its_timeout_and_deletes_anyway(fake_backend, monkeypatch):
+    fake_backend.table = live_table()
+    clock = iter(range(0, 1000, 30))
+    monkeypatch.setattr(_ipvs_client.time, 'monotonic', lambda: next(clock))
+    monkeypatch.setattr(_ipvs_client.time, 'sleep', lambda seconds: None)
+    result = run_draining(FakeModule(), fake_backend, [service(DNS, 'rr', member(21))], drain_timeout=60)
+    assert fake_backend.applied[:3] == ['-e -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 0',
+                                        '-e -t 192.0.2.10:80 -r 198.51.100.12:80 -g -w 0',
+                                        '-D -t 192.0.2.10:80']
+    assert result['drain_seconds'] >= 60
+
+
+def test_check_mode_plans_the_deletion_without_draining(fake_backend):
+    fake_backend.table = live_table()
+    wanted = [service(WEB, 'wrr', member(11), member(12, 2)), service(DNS, 'rr')]
+    result = run_draining(FakeModule(check_mode=True), fake_backend, wanted, drain_timeout=60)
+    assert fake_backend.applied == [] and result['changes'] == ['-d -u 192.0.2.10:53 -r 198.51.100.21:80']
+    assert 'drained' not in result
+
+
+def gre_service():
+    return service(WEB, 'wrr', member(31, forwarding='tun', tunnel_type='gre'))
+
+
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_a_backend_that_cannot_write_gre_fails_in_planning_in_check_mode_too(fake_backend, check_mode):
+    fake_backend.name, fake_backend.unwritable_tunnel_types = 'ipvsadm', ('gre',)
+    module = FakeModule(check_mode=check_mode)
+    result = run(module, fake_backend, [gre_service()])
+    assert result['failed'] and result['parameter'] == 'tunnel_type'
+    assert "the ipvsadm backend cannot write GRE tunnels (real server 198.51.100.31:80 of service -t 192.0.2.10:80)" \
+        in result['msg']
+    assert fake_backend.applied == []
+
+
+def test_a_backend_that_writes_gre_plans_it(fake_backend):
+    result = run(FakeModule(check_mode=True), fake_backend, [gre_service()])
+    assert result['changed'] and result['changes'][-1].endswith('-i -w 1 --tun-type gre --tun-nocsum')

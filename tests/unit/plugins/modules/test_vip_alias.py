@@ -1,0 +1,96 @@
+"""vip_alias: parameters, and changing an address with no moment where it is missing."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import ParameterError
+from ansible_collections.lvs.cluster.plugins.modules import vip_alias
+
+BASE = dict(address=None, prefix=None, interface=None, label=None, scope=None, addresses=None)
+
+
+class FakeNetlinkError(Exception):
+    def __init__(self, code, message):
+        super().__init__(code, message)
+        self.code = code
+
+
+class FakeIPRoute:
+    """The addresses of one interface, keyed like the kernel's (address, prefix length); records every step."""
+
+    def __init__(self, fail_on_label=None):
+        self.addresses = {}
+        self.steps = []
+        self.fail_on_label = fail_on_label
+
+    def addr(self, command, index, address, mask, label=None, **_options):
+        key = (address, mask)
+        if command == 'add':
+            if label is not None and label == self.fail_on_label:
+                raise FakeNetlinkError(22, 'Invalid argument')
+            self.addresses[key] = label
+        else:
+            del self.addresses[key]
+        self.steps.append((command, key, label, sorted(self.present())))
+
+    def present(self):
+        return set(address for address, _mask in self.addresses)
+
+
+def interface(text, label=None):
+    return (ipaddress.ip_interface(text), label, None)
+
+
+def test_one_or_many_addresses_with_their_paths():
+    assert vip_alias.wanted_addresses(dict(BASE, address='10.0.0.1', interface='lo')) == [
+        ('lo', interface('10.0.0.1/32'))]
+    many = dict(BASE, addresses=[dict(BASE, address='10.0.0.1/24', interface='eth0', label='eth0:8'),
+                                 dict(BASE, address='2001:db8::1', interface='lo')])
+    assert vip_alias.wanted_addresses(many) == [('eth0', interface('10.0.0.1/24', 'eth0:8')),
+                                                ('lo', interface('2001:db8::1/128'))]
+
+
+@pytest.mark.parametrize('params, message', [
+    (dict(BASE, address='fe80::1%eth0', interface='lo'), "address: 'fe80::1%eth0' is not valid; expected an IPv4"),
+    (dict(BASE, address='10.0.0.1'), 'interface: None is not valid; expected the interface'),
+    (dict(BASE, address='10.0.0.1/24', prefix=32, interface='lo'), 'prefix: 32 is not valid; expected the prefix'),
+    (dict(BASE, addresses=[dict(BASE, address='10.0.0.1', interface='lo'),
+                           dict(BASE, address='10.0.0.1/32', interface='lo')]),
+     "addresses[1].address: '10.0.0.1/32' is not valid; expected each address once per interface"),
+    (dict(BASE, addresses=[dict(BASE, address='10.0.0.1', interface='eth0', label='eth1:8')]),
+     "addresses[0].label: 'eth1:8' is not valid; expected the interface name followed by an alias"),
+])
+def test_bad_parameters_name_their_path(params, message):
+    with pytest.raises(ParameterError) as error:
+        vip_alias.wanted_addresses(params)
+    assert str(error.value).startswith(message)
+
+
+def test_a_label_change_goes_through_a_bridge_and_the_address_is_never_missing(monkeypatch):
+    ipr = FakeIPRoute()
+    ipr.addresses[('10.0.0.1', 24)] = None
+    vip_alias.replace_address(ipr, 1, interface('10.0.0.1/24'), interface('10.0.0.1/24', 'eth0:8'))
+    assert ipr.addresses == {('10.0.0.1', 24): 'eth0:8'}
+    assert all('10.0.0.1' in present for _command, _key, _label, present in ipr.steps)
+    assert [step[:2] for step in ipr.steps] == [('add', ('10.0.0.1', 32)), ('del', ('10.0.0.1', 24)),
+                                                ('add', ('10.0.0.1', 24)), ('del', ('10.0.0.1', 32))]
+
+
+def test_a_failed_change_puts_the_old_address_back(monkeypatch):
+    monkeypatch.setattr(vip_alias, 'NetlinkError', FakeNetlinkError)
+    ipr = FakeIPRoute(fail_on_label='eth0:8')
+    ipr.addresses[('10.0.0.1', 24)] = None
+    with pytest.raises(FakeNetlinkError):
+        vip_alias.replace_address(ipr, 1, interface('10.0.0.1/24'), interface('10.0.0.1/24', 'eth0:8'))
+    assert ipr.addresses == {('10.0.0.1', 24): None}
+    assert all('10.0.0.1' in present for _command, _key, _label, present in ipr.steps)
+
+
+def test_a_prefix_change_adds_the_new_address_before_deleting_the_old():
+    ipr = FakeIPRoute()
+    ipr.addresses[('10.0.0.1', 32)] = None
+    vip_alias.replace_address(ipr, 1, interface('10.0.0.1/32'), interface('10.0.0.1/24'))
+    assert [step[:2] for step in ipr.steps] == [('add', ('10.0.0.1', 24)), ('del', ('10.0.0.1', 32))]
