@@ -13,8 +13,8 @@ export PYTHONPATH := $(CURDIR)/$(COLLECTIONS)
 LAB := python3 lab/lab.py
 SCENARIOS ?=
 
-.PHONY: help host-deps venv collection lint sanity unit keepalived-config lab-up lab-down lab-status integration molecule demo \
-	benchmark benchmark-cluster test clean
+.PHONY: help host-deps venv collection lint sanity sanity-matrix unit units keepalived-config docs-lint changelog-lint changelog dist \
+	galaxy-import install-test lab-up lab-down lab-status integration molecule demo benchmark benchmark-cluster test clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -41,11 +41,37 @@ lint: venv collection ## ansible-lint (production profile) on roles, playbooks a
 sanity: venv ## ansible-test sanity on a copy of the tracked files
 	bash tests/sanity/run $(BIN)
 
+sanity-matrix: venv ## Sanity's version-dependent tests on ansible-core 2.18, 2.19, 2.20 (venvs under build/; make sanity runs 2.21)
+	bash tests/sanity/matrix 2.18:3.11 2.19:3.11 2.20:3.12
+
 unit: venv collection ## Unit tests (no kernel needed)
 	$(BIN)/python -m pytest -q tests/unit
 
+units: venv ## ansible-test units in its own venv with tests/unit/requirements.txt; fails if a test is skipped (not in make test yet)
+	mkdir -p build
+	bash tests/ansible-test $(BIN) units --venv --requirements 2>&1 | tee build/units.log
+	! grep -E '[0-9]+ skipped' build/units.log
+
 keepalived-config: venv collection ## Every keepalived.conf the keepalived_ha role can render, through keepalived -t (host)
 	$(BIN)/python -m pytest -q tests/keepalived
+
+docs-lint: venv ## antsibull-docs lint of every plugin's and role's documentation
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
+
+changelog-lint: venv ## antsibull-changelog lint of the changelog fragments
+	$(BIN)/antsibull-changelog lint
+
+changelog: venv ## Write CHANGELOG.md from the fragments, as the release of galaxy.yml's version will read
+	bash tests/galaxy/changelog $(BIN)
+
+dist: venv ## Build the collection tarball (build/dist) and check it ships no development material or cache
+	bash tests/galaxy/build $(BIN)
+
+galaxy-import: dist ## galaxy-importer (newest from PyPI, in build/venv-importer) imports the tarball: no error, no warning
+	bash tests/galaxy/import $(PYTHON) $(BIN) build/dist/lvs-cluster-*.tar.gz
+
+install-test: dist ## The tarball with only ansible-core and its declared dependencies: syntax check of site, ansible-doc of all
+	bash tests/galaxy/install $(PYTHON) $(BIN) build/dist/lvs-cluster-*.tar.gz
 
 lab-up: ## Build (cached) and boot the lab VM with IPVS and Docker
 	$(LAB) up
@@ -85,7 +111,8 @@ export STAGE_TIMES := $(CURDIR)/build/stage-times.tsv
 test: venv collection ## Everything CI runs: the lab boots while the host-side checks run, then the lab's tests
 	[ -n "$${CI:-}" ] || rm -f $(STAGE_TIMES)
 	$(STAGE) "lab up" $(LAB) up & lab=$$!; checks=0; booted=0; \
-	  for check in lint sanity unit keepalived-config; do $(STAGE) $$check $(MAKE) $$check || checks=1; done; \
+	  for check in lint sanity sanity-matrix unit keepalived-config docs-lint changelog-lint galaxy-import \
+	      install-test; do $(STAGE) $$check $(MAKE) $$check || checks=1; done; \
 	  wait $$lab || booted=$$?; \
 	  test $$checks -eq 0 -a $$booted -eq 0
 	$(MAKE) integration molecule

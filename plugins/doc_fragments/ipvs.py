@@ -44,3 +44,15 @@ attributes:
     support: N/A
     platforms: posix
 """
+
+    ACTION_GROUP = r"""
+attributes:
+  action_group:
+    description:
+      - Member of the C(lvs.cluster.ipvs) action group (with ipvs_service, ipvs_realserver, ipvs_table and ipvs_info),
+        so that C(module_defaults) for C(group/lvs.cluster.ipvs) set its options, such as O(backend), once for all
+        of them.
+    support: full
+    membership:
+      - lvs.cluster.ipvs
+"""

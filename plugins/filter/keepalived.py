@@ -5,44 +5,6 @@
 
 from __future__ import annotations
 
-DOCUMENTATION = r"""
-name: keepalived_virtual_servers
-short_description: The services keepalived owns, checked and ready for keepalived.conf
-version_added: 0.1.0
-description:
-  - Checks the services with C(owner=keepalived) of the C(lvs_virtual_services) model, their O(_input[].health_check),
-    O(_input[].sorry_server) and O(_input[].keepalived) settings, and returns them in the shape the
-    C(lvs.cluster.keepalived_ha) role's template renders.
-  - A bad key or value fails with its path, for example C(lvs_virtual_services[0].health_check.type).
-  - The companion filter C(lvs.cluster.keepalived_vrrp_instances) returns this host's VRRP instances.
-author:
-  - lvs.cluster developers (@lvs-cluster)
-positional: hostvars
-options:
-  _input:
-    description: The C(lvs_virtual_services) list; see docs/data-model.md and docs/keepalived.md.
-    type: list
-    elements: dict
-    required: true
-  hostvars:
-    description: C(hostvars), to resolve C(host) entries of real servers.
-    type: dict
-    required: true
-"""
-
-EXAMPLES = r"""
-- name: Services for keepalived.conf
-  ansible.builtin.set_fact:
-    keepalived_ha_virtual_servers: "{{ lvs_virtual_services | lvs.cluster.keepalived_virtual_servers(hostvars) }}"
-"""
-
-RETURN = r"""
-_value:
-  description: One dict per virtual server, with its real servers and their checker.
-  type: list
-  elements: dict
-"""
-
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import host_bits

@@ -5,57 +5,6 @@
 
 from __future__ import annotations
 
-DOCUMENTATION = r"""
-name: ipvs_services
-short_description: The lvs_virtual_services model as the services argument of lvs.cluster.ipvs_table
-version_added: 0.1.0
-description:
-  - Checks every value of every service of the model with the IPVS modules' own checks (the same as the action
-    C(lvs.cluster.validate_model)) and turns the services a director owns into the
-    O(lvs.cluster.ipvs_table#module:services) argument, resolving real servers given as inventory hosts to their
-    addresses.
-  - "A bad value fails with its path in the model, for example
-    C(lvs_virtual_services[3].realservers[1].weight: 70000 is not valid; expected an integer from 0 to 65535)."
-  - The companion filter C(lvs.cluster.realserver_vips) returns the VIPs one real server must carry.
-author:
-  - lvs.cluster developers (@lvs-cluster)
-positional: hostvars
-options:
-  _input:
-    description: The C(lvs_virtual_services) list.
-    type: list
-    elements: dict
-    required: true
-  hostvars:
-    description: C(hostvars), to resolve C(host) entries of real servers.
-    type: dict
-    required: true
-  owner:
-    description: Keep only the services with this C(owner) (V(director) or V(keepalived)); V(all) keeps every one.
-    type: str
-    default: director
-  keys_only:
-    description:
-      - Return only what names each service (protocol, address and port, or fwmark and family), as
-        O(lvs.cluster.ipvs_table#module:exclude) takes it.
-    type: bool
-    default: false
-"""
-
-EXAMPLES = r"""
-- name: Program the whole table
-  lvs.cluster.ipvs_table:
-    services: "{{ lvs_virtual_services | lvs.cluster.ipvs_services(hostvars) }}"
-    purge: true
-"""
-
-RETURN = r"""
-_value:
-  description: The services, in the form of O(lvs.cluster.ipvs_table#module:services).
-  type: list
-  elements: dict
-"""
-
 from ansible_collections.lvs.cluster.plugins.plugin_utils._lvs_model import validated_model, vip_interface
 
 KEY_FIELDS = ('protocol', 'port', 'fwmark', 'family')

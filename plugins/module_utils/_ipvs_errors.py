@@ -23,8 +23,9 @@ class IPVSUnavailable(IPVSError):
     def __init__(self, detail=''):
         super().__init__(
             'this kernel has no IP Virtual Server (IPVS): the ip_vs module is not loaded%s. '
-            'Load it with "modprobe ip_vs" on the host (inside a container, on the container host), '
-            'or run the tests in the lvs.cluster lab (lab/lab.py up).' % (' (%s)' % detail if detail else ''))
+            'Load it on this host with "modprobe ip_vs" (list ip_vs in /etc/modules-load.d/ to load it at boot); '
+            'a container cannot load kernel modules, so for a container the container host must load ip_vs.'
+            % (' (%s)' % detail if detail else ''))
 
 
 class IPVSPermissionError(IPVSError):

@@ -17,6 +17,7 @@ author:
   - lvs.cluster developers (@lvs-cluster)
 extends_documentation_fragment:
   - lvs.cluster.ipvs.backend
+  - lvs.cluster.ipvs.action_group
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.

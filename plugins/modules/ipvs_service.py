@@ -23,6 +23,7 @@ author:
   - lvs.cluster developers (@lvs-cluster)
 extends_documentation_fragment:
   - lvs.cluster.ipvs.backend
+  - lvs.cluster.ipvs.action_group
   - lvs.cluster.ipvs.attributes
 options:
   protocol:

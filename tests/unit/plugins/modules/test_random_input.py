@@ -23,7 +23,7 @@ from ansible_collections.lvs.cluster.plugins.modules import (
     arp_sysctl, ipvs_info, ipvs_realserver, ipvs_service, ipvs_table, vip_alias,
 )
 
-from strategies import valid_leaning
+from ansible_collections.lvs.cluster.tests.unit.strategies import valid_leaning
 
 SETTINGS = settings(max_examples=150, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -18,7 +18,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_params import (
 )
 from ansible_collections.lvs.cluster.plugins.plugin_utils._lvs_model import FORWARDING_OPTIONS
 
-from strategies import options_strategy, valid_leaning
+from ansible_collections.lvs.cluster.tests.unit.strategies import options_strategy, valid_leaning
 
 # Every spec the collection checks with checked_options, with the rules of its dict; a path option
 # (which crashed checked_options once) and the other types AnsibleModule converts are added.
