@@ -108,15 +108,16 @@ benchmark-cluster: venv collection lab-up ## Print site.yml vs ping and the data
 STAGE := tests/stage
 export STAGE_TIMES := $(CURDIR)/build/stage-times.tsv
 
-test: venv collection ## Everything CI runs: the lab boots while the host-side checks run, then the lab's tests
+HOST_CHECKS := lint sanity sanity-matrix unit keepalived-config docs-lint changelog-lint galaxy-import install-test
+
+test: venv collection ## Everything CI runs: the host-side checks run beside the lab (boot, integration, molecule)
 	[ -n "$${CI:-}" ] || rm -f $(STAGE_TIMES)
-	$(STAGE) "lab up" $(LAB) up & lab=$$!; checks=0; booted=0; \
-	  for check in lint sanity sanity-matrix unit keepalived-config docs-lint changelog-lint galaxy-import \
-	      install-test; do $(STAGE) $$check $(MAKE) $$check || checks=1; done; \
-	  wait $$lab || booted=$$?; \
-	  test $$checks -eq 0 -a $$booted -eq 0
-	$(MAKE) integration molecule
-	[ -n "$${CI:-}" ] || $(STAGE) --report
+	( failed=0; for check in $(HOST_CHECKS); do \
+	    $(STAGE) --log build/logs/$$check.log $$check $(MAKE) $$check || failed=1; done; exit $$failed ) & checks=$$!; \
+	  lab=0; $(STAGE) "lab up" $(LAB) up && $(MAKE) integration molecule || lab=1; \
+	  wait $$checks || { lab=$$((lab + 2)); echo "[test] a host-side check failed (build/logs/<check>.log)"; }; \
+	  [ -n "$${CI:-}" ] || $(STAGE) --report; \
+	  test $$lab -eq 0
 
 clean: ## Remove build output (the lab cache stays)
 	rm -rf build tests/output
