@@ -47,7 +47,7 @@ sanity-matrix: venv ## Sanity's version-dependent tests on ansible-core 2.18, 2.
 unit: venv collection ## Unit tests (no kernel needed)
 	$(BIN)/python -m pytest -q tests/unit
 
-units: venv ## ansible-test units in its own venv with tests/unit/requirements.txt; fails if a test is skipped (not in make test yet)
+units: venv ## ansible-test units in its own venv with tests/unit/requirements.txt; fails if a test is skipped
 	mkdir -p build
 	bash tests/ansible-test $(BIN) units --venv --requirements 2>&1 | tee build/units.log
 	! grep -E '[0-9]+ skipped' build/units.log
@@ -108,7 +108,7 @@ benchmark-cluster: venv collection lab-up ## Print site.yml vs ping and the data
 STAGE := tests/stage
 export STAGE_TIMES := $(CURDIR)/build/stage-times.tsv
 
-HOST_CHECKS := lint sanity sanity-matrix unit keepalived-config docs-lint changelog-lint galaxy-import install-test
+HOST_CHECKS := lint sanity sanity-matrix unit units keepalived-config docs-lint changelog-lint galaxy-import install-test
 
 test: venv collection ## Everything CI runs: the host-side checks run beside the lab (boot, integration, molecule)
 	[ -n "$${CI:-}" ] || rm -f $(STAGE_TIMES)

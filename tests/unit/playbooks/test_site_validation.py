@@ -168,14 +168,15 @@ def inventory(path, tripwire, models):
 
 
 def site(tmp_path, *args):
-    """Run site.yml with the ansible.posix.json callback; return (its JSON result, the connection attempts)."""
+    """Run site.yml with the results_json callback (beside this file); return (its JSON result, the attempts)."""
     attempts = tmp_path / 'attempts'
     tripwire = tmp_path / 'tripwire-ssh'
     tripwire.write_text('#!/bin/sh\n# Stands in for ssh: records the attempt, then fails as an unreachable host does.\n'
                         'echo "$*" >> "%s"\nexit 255\n' % attempts)
     tripwire.chmod(0o755)
     inventory(tmp_path / 'inventory.yml', str(tripwire), BAD_MODELS)
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', ANSIBLE_RETRY_FILES_ENABLED='false',
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='results_json', ANSIBLE_RETRY_FILES_ENABLED='false',
+               ANSIBLE_CALLBACK_PLUGINS=os.path.join(os.path.dirname(os.path.abspath(__file__)), 'callback_plugins'),
                ANSIBLE_HOST_KEY_CHECKING='false')
     done = subprocess.run(PLAYBOOK + ['-i', str(tmp_path / 'inventory.yml'), SITE] + list(args),
                           capture_output=True, text=True, env=env, timeout=120, check=False)
