@@ -366,20 +366,13 @@ def converge(module, ipr, interface, wanted, where, present):
 
 
 def main():
-    item_options = dict(
-        address=dict(type='str', required=True),
-        prefix=dict(type='int'),
-        interface=dict(type='str', required=True),
-        label=dict(type='str'),
-        scope=dict(type='str', choices=list(SCOPES)),
-    )
+    address_options = dict(address=dict(type='str'), prefix=dict(type='int'), interface=dict(type='str'),
+                           label=dict(type='str'), scope=dict(type='str', choices=list(SCOPES)))
+    item_options = dict(address_options, address=dict(type='str', required=True),
+                        interface=dict(type='str', required=True))
     module = AnsibleModule(
         argument_spec=dict(
-            address=dict(type='str'),
-            prefix=dict(type='int'),
-            interface=dict(type='str'),
-            label=dict(type='str'),
-            scope=dict(type='str', choices=list(SCOPES)),
+            address_options,
             addresses=dict(type='list', elements='dict', options=item_options),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             persist=dict(type='bool', default=False),
