@@ -7,18 +7,11 @@ with a good model shows that the tripwire does record one (at fact gathering).
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 
 import pytest
-import yaml
 
 SITE = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'playbooks', 'site.yml')
-PLAYBOOK = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')]
-if not os.path.exists(PLAYBOOK[0]):  # ansible-test runs ansible-core from its source, without the script
-    PLAYBOOK = [sys.executable, '-c', 'from ansible.cli.playbook import main; main()']
 PLAY = 'Check lvs_virtual_services on the controller, before any host is contacted'
 
 
@@ -152,41 +145,21 @@ BAD_MODELS = {
 ON_REALSERVERS = ('weight_of_host', 'state', 'scoped_realserver')
 
 
-def inventory(path, tripwire, models):
-    """Write an inventory of one host per model (in TEST-NET-1, reached only through the tripwire) plus web1."""
+def inventory(models):
+    """Return an inventory of one host per model (in TEST-NET-1, reached only through the tripwire) plus web1."""
     hosts = dict((name, {'ansible_host': '192.0.2.%d' % (index + 20), 'lvs_virtual_services': model})
                  for index, (name, (model, _says)) in enumerate(sorted(models.items())))
-    data = {'all': {
-        'vars': {'ansible_connection': 'ssh', 'ansible_ssh_executable': tripwire,
-                 'ansible_python_interpreter': '/usr/bin/python3'},
+    return {'all': {
         'children': {
             'directors': {'hosts': dict(item for item in hosts.items() if item[0] not in ON_REALSERVERS)},
             'realservers': {'hosts': dict([item for item in hosts.items() if item[0] in ON_REALSERVERS]
                                           + [('web1', {'ansible_host': '192.0.2.5', 'lvs_virtual_services': GOOD})])},
         }}}
-    path.write_text(yaml.safe_dump(data))
-
-
-def site(tmp_path, *args):
-    """Run site.yml with the results_json callback (beside this file); return (its JSON result, the attempts)."""
-    attempts = tmp_path / 'attempts'
-    tripwire = tmp_path / 'tripwire-ssh'
-    tripwire.write_text('#!/bin/sh\n# Stands in for ssh: records the attempt, then fails as an unreachable host does.\n'
-                        'echo "$*" >> "%s"\nexit 255\n' % attempts)
-    tripwire.chmod(0o755)
-    inventory(tmp_path / 'inventory.yml', str(tripwire), BAD_MODELS)
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='results_json', ANSIBLE_RETRY_FILES_ENABLED='false',
-               ANSIBLE_CALLBACK_PLUGINS=os.path.join(os.path.dirname(os.path.abspath(__file__)), 'callback_plugins'),
-               ANSIBLE_HOST_KEY_CHECKING='false')
-    done = subprocess.run(PLAYBOOK + ['-i', str(tmp_path / 'inventory.yml'), SITE] + list(args),
-                          capture_output=True, text=True, env=env, timeout=120, check=False)
-    assert done.stdout.strip(), done.stderr
-    return json.loads(done.stdout), attempts.read_text().splitlines() if attempts.exists() else []
 
 
 @pytest.fixture(scope='module')
-def bad_run(tmp_path_factory):
-    return site(tmp_path_factory.mktemp('bad'))
+def bad_run(tmp_path_factory, playbook_run):
+    return playbook_run(tmp_path_factory.mktemp('bad'), SITE, inventory(BAD_MODELS))
 
 
 def test_the_table_covers_enough_rules():
@@ -210,8 +183,8 @@ def test_each_bad_model_fails_with_its_path_and_value(bad_run, name):
     assert 'Traceback' not in outcome['msg']
 
 
-def test_a_good_model_passes_and_the_tripwire_records_the_next_play(tmp_path):
-    result, attempts = site(tmp_path, '--limit', 'web1')
+def test_a_good_model_passes_and_the_tripwire_records_the_next_play(tmp_path, playbook_run):
+    result, attempts = playbook_run(tmp_path, SITE, inventory(BAD_MODELS), '--limit', 'web1')
     check = result['plays'][0]['tasks'][0]['hosts']['web1']
     assert not check.get('failed') and check['msg'] == '3 services and 5 real servers are valid'
     assert result['stats']['web1']['unreachable'] == 1
