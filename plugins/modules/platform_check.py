@@ -19,6 +19,8 @@ description:
     anything.
   - When every name is set (by the role for the host's OS family, or by the user), it passes with one warning that
     the platform is untested, naming the values the role runs with.
+extends_documentation_fragment:
+  - lvs.cluster.controller
 author:
   - lvs.cluster developers (@lvs-cluster)
 options:
@@ -37,26 +39,6 @@ options:
     elements: dict
 notes:
   - Needs gathered facts (the C(min) subset is enough).
-attributes:
-  action:
-    description: Runs as an action plugin on the controller.
-    support: full
-  async:
-    description: Cannot run asynchronously.
-    support: none
-  bypass_host_loop:
-    description: Runs for each host of the play, with that host's facts.
-    support: none
-  check_mode:
-    description: Changes nothing in any mode; check mode checks the same.
-    support: full
-  diff_mode:
-    description: Has nothing to show a diff of.
-    support: none
-  platform:
-    description: Runs on the controller, whatever the hosts are.
-    support: full
-    platforms: all
 """
 
 EXAMPLES = r"""

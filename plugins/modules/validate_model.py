@@ -20,6 +20,8 @@ description:
     C(lvs_virtual_services[3].realservers[1].weight: 70000 is not valid; expected an integer from 0 to 65535)."
   - Real servers named by an inventory host whose address is not known yet (before facts are gathered) are checked
     as an IPv4 address; the roles check the model again with the gathered addresses.
+extends_documentation_fragment:
+  - lvs.cluster.controller
 author:
   - lvs.cluster developers (@lvs-cluster)
 options:
@@ -27,26 +29,6 @@ options:
     description: The model to check. Defaults to the host's C(lvs_virtual_services).
     type: list
     elements: dict
-attributes:
-  action:
-    description: Runs as an action plugin on the controller.
-    support: full
-  async:
-    description: Cannot run asynchronously.
-    support: none
-  bypass_host_loop:
-    description: Runs for each host of the play, with that host's variables.
-    support: none
-  check_mode:
-    description: Changes nothing in any mode; check mode checks the same.
-    support: full
-  diff_mode:
-    description: Has nothing to show a diff of.
-    support: none
-  platform:
-    description: Runs on the controller, whatever the hosts are.
-    support: full
-    platforms: all
 """
 
 EXAMPLES = r"""
