@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.lvs.cluster.plugins.action.platform_check import is_tested, tested_platforms
+from ansible_collections.lvs.cluster.plugins.action import platform_check
 
 BOOKWORM = {'distribution': 'Debian', 'distribution_release': 'bookworm'}
 
@@ -18,9 +18,9 @@ BOOKWORM = {'distribution': 'Debian', 'distribution_release': 'bookworm'}
     (BOOKWORM, [], False),
 ])
 def test_a_platform_is_tested_when_its_distribution_lists_its_release(facts, platforms, tested):
-    assert is_tested(facts, platforms) is tested
+    assert platform_check.is_tested(facts, platforms) is tested
 
 
 def test_the_tested_platforms_read_as_one_phrase():
-    assert tested_platforms([{'name': 'Debian', 'versions': ['bookworm', 'trixie']},
-                             {'name': 'Ubuntu', 'versions': ['noble']}]) == 'Debian bookworm and trixie, Ubuntu noble'
+    assert platform_check.tested_platforms([{'name': 'Debian', 'versions': ['bookworm', 'trixie']},
+                                            {'name': 'Ubuntu', 'versions': ['noble']}]) == 'Debian bookworm and trixie, Ubuntu noble'
