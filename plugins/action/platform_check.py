@@ -55,9 +55,9 @@ class ActionModule(ActionBase):
             return dict(result, changed=False, tested=True, msg='%s is tested on %s' % (who, host))
         missing = sorted(name for name, value in names.items() if value is None)
         if missing:
-            return dict(result, failed=True, tested=False, msg='%s is tested on %s and has no package or service names '
-                                                               'for %s: set %s' % (
-                who, tested_platforms(platforms), host, ' and '.join(missing)))
+            refusal = '%s is tested on %s and has no package or service names for %s: set %s' % (
+                who, tested_platforms(platforms), host, ' and '.join(missing))
+            return dict(result, failed=True, tested=False, msg=refusal)
         warning = '%s is tested on %s, not on %s: it runs %s' % (
             who, tested_platforms(platforms), host, 'with %s' % described(names) if names else 'untested')
         return dict(result, changed=False, tested=False, msg=warning, warnings=[warning])
