@@ -105,6 +105,7 @@ def build_node(work):
     rootfs = work / 'node'
     step('debootstrap %s node root (%d packages)' % (SUITE, len(packages('node-packages.txt'))))
     debootstrap(rootfs, 'node-packages.txt')
+    copy_overlay('node-files', rootfs)
     run('chroot', rootfs, 'systemctl', 'disable', 'apache2', 'keepalived', 'ssh')
     run('chroot', rootfs, 'systemctl', 'mask', *packages('node-masked-units.txt'))
     run('chroot', rootfs, 'apt-get', 'clean')
