@@ -19,6 +19,7 @@ description:
   - "ARP: every IPv4 VIP is answered only by the MAC of the director interface that holds it."
   - "The directors hold no TCP socket on a VIP and list connections in their IPVS table; each real server's access
     log has requests from the client's own address; no host has drift (what the roles would change)."
+  - "VRRP: every keepalived instance is MASTER on exactly one director."
 author:
   - lvs.cluster developers (@lvs-cluster)
 positional: ipvs, observed
@@ -37,7 +38,9 @@ options:
     description:
       - What verify.yml read. C(before) and C(after), the C(services) of C(lvs.cluster.ipvs_info) on each director
         (a list per director); C(client), the client's lines C(answers VIP OK FAILED) and C(arp VIP MAC...);
-        C(directors), every director's lines C(holds VIP MAC), C(sockets VIP N) and C(connections HOST N);
+        C(directors), every director's lines C(holds VIP MAC), C(sockets VIP N), C(connections HOST N) and, for
+        each VRRP instance of keepalived, C(vrrp INSTANCE HOST STATE) (STATE as keepalived's notify recorded it, or
+        C(STOPPED) when keepalived does not run);
         C(seen), for each real server the requests from the client's address in its access log (None to skip);
         C(drift), for each host what the roles would change there.
     type: dict
@@ -155,6 +158,12 @@ def verify_report(model, ipvs, observed, tolerance=0.1):
             failures += service_failures
     if not sum(int(counts[0]) for counts in directors.get('connections', {}).values() if counts):
         failures.append('the directors list no connection (ipvsadm -Lnc) after the load')
+    for instance, words in sorted(directors.get('vrrp', {}).items()):
+        states = dict(zip(words[0::2], words[1::2]))
+        masters = sorted(host for host, state in states.items() if state == 'MASTER')
+        if len(masters) != 1:
+            failures.append('VRRP instance %s is MASTER on %d directors (%s); expected exactly one' % (
+                instance, len(masters), ', '.join('%s %s' % item for item in sorted(states.items()))))
     for host, count in sorted(observed.get('seen', {}).items()):
         if count is not None and int(count or 0) == 0:
             failures.append("%s: its access log has no request from the client's own address" % host)

@@ -69,3 +69,15 @@ def test_a_service_missing_from_every_table_is_reported():
     after = [[service for service in table((105, 205), 0, 300, 90000) if service['address'] != '10.89.0.102']]
     failures = verify_report(MODEL, IPVS, observed(after=after))['failures']
     assert failures == ['nat (NAT 10.89.0.102:80): no director has this service in its IPVS table']
+
+
+def test_each_vrrp_instance_has_exactly_one_master():
+    def failures(*lines):
+        directors = observed()['directors'] + list(lines)
+        return verify_report(MODEL, IPVS, observed(directors=directors))['failures']
+
+    assert failures('vrrp VI_WEB lb1 MASTER', 'vrrp VI_WEB lb2 BACKUP') == []
+    assert failures('vrrp VI_WEB lb1 MASTER', 'vrrp VI_WEB lb2 MASTER') == [
+        'VRRP instance VI_WEB is MASTER on 2 directors (lb1 MASTER, lb2 MASTER); expected exactly one']
+    assert failures('vrrp VI_WEB lb1 STOPPED', 'vrrp VI_WEB lb2 BACKUP') == [
+        'VRRP instance VI_WEB is MASTER on 0 directors (lb1 STOPPED, lb2 BACKUP); expected exactly one']
