@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.lvs.cluster.plugins.filter.lvs_model import (
-    director_vip_addresses, ipvs_services, realserver_vips, service_vips, vip_interface,
+    director_vip_addresses, ipvs_services, realserver_live, realserver_maintenance, realserver_vips, service_vips,
+    vip_interface,
 )
 
 HOSTVARS = {
@@ -96,3 +99,41 @@ def test_director_vip_addresses_place_each_vip_with_its_prefix_and_label():
         {'address': '10.89.0.100/24', 'interface': 'eth0', 'label': 'eth0:8'},
         {'address': '2001:db8::10/128', 'interface': 'eth1'},
         {'address': '10.89.0.101/32', 'interface': 'eth0'}]
+
+
+KEEPALIVED_WEB = {'name': 'kweb', 'vip': '10.89.0.101', 'port': 80, 'owner': 'keepalived',
+                  'health_check': {'type': 'http_get', 'path': '/health'}, 'keepalived': {'inhibit_on_failure': True},
+                  'realservers': [{'host': 'rs1'}, {'host': 'rs2'}]}
+
+
+def test_a_maintenance_drains_only_the_host_s_own_entries():
+    plan = realserver_maintenance(MODEL + [KEEPALIVED_WEB], HOSTVARS, 'rs2')
+    assert [service['realservers'] for service in plan['director']] == [
+        [{'weight': 2, 'tunnel_type': 'ipip', 'address': '10.89.1.12', 'forwarding': 'tun'}]]
+    assert [service['realservers'][0]['state'] for service in plan['drained']] == ['drained']
+    assert [service['address'] for service in plan['entries']] == ['10.89.0.100', '10.89.0.101']
+    assert plan['health_paths'] == ['/health']
+    assert realserver_maintenance(MODEL, HOSTVARS, 'rs9') == {'director': [], 'drained': [], 'entries': [],
+                                                              'health_paths': []}
+
+
+@pytest.mark.parametrize('change, says', [
+    ({'keepalived': {}}, "lvs_virtual_services[2].keepalived.inhibit_on_failure: False cannot drain rs1; expected true"),
+    ({'health_check': {'type': 'tcp_check'}}, "lvs_virtual_services[2].health_check.type: 'tcp_check' cannot drain "
+                                              "rs1; expected http_get or ssl_get"),
+])
+def test_a_keepalived_service_that_cannot_drain_is_refused_with_its_path(change, says):
+    with pytest.raises(AnsibleFilterError, match=re.escape(says)):
+        realserver_maintenance(MODEL + [dict(KEEPALIVED_WEB, **change)], HOSTVARS, 'rs1')
+
+
+def test_the_live_rows_say_weight_connections_and_whether_the_model_holds():
+    entries = realserver_maintenance(MODEL, HOSTVARS, 'rs1')['drained']
+    table = [{'protocol': 'tcp', 'address': '10.89.0.100', 'port': 80,
+              'realservers': [{'address': '10.89.0.11', 'port': 80, 'weight': 0, 'active_connections': 3},
+                              {'address': '10.89.1.12', 'port': 80, 'weight': 2, 'active_connections': 9}]}]
+    assert realserver_live([table, []], entries) == [
+        {'service': 'tcp 10.89.0.100:80', 'address': '10.89.0.11', 'port': 80, 'expected_weight': 0, 'present': True,
+         'weight': 0, 'active_connections': 3, 'as_model': True},
+        {'service': 'tcp 10.89.0.100:80', 'address': '10.89.0.11', 'port': 80, 'expected_weight': 0, 'present': False,
+         'weight': None, 'active_connections': 0, 'as_model': False}]
