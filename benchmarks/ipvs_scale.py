@@ -208,7 +208,7 @@ def main():
         noop = []
         for run in range(args.runs):
             task, seconds, peak, result = lab.module(table, 'netlink')
-            assert not result['changed'], 'a re-apply changed something: %s' % result['changes'][:5]
+            assert not result['changed'], 'a re-apply changed something: %s' % result['commands'][:5]
             noop.append((task, seconds, peak))
             progress('no-op run %d: task %.2f s, module %.2f s' % (run + 1, task, seconds))
         rows.append(('2. same table again, changed=false (netlink)', median(n[1] for n in noop), max(n[2] for n in noop),
@@ -226,7 +226,7 @@ def main():
             lab.flush()
             lab.shell('ipvsadm -R < /tmp/table.rules')
             task, seconds, peak, result = lab.module(changed_table, 'netlink', purge=True)
-            counts = {action: sum(1 for line in result['changes'] if line.startswith(action))
+            counts = {action: sum(1 for line in result['commands'] if line.startswith(action))
                       for action in ('-e', '-A', '-a', '-D')}
             assert counts == {'-e': 373, '-A': 23, '-a': 23 * 16, '-D': 23}, counts
             runs.append((task, seconds, peak))

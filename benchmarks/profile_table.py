@@ -356,7 +356,7 @@ def child(options):
             outcome['json_bytes'] = len(text.encode())
             returned = json.loads(text)
             outcome['changed'] = returned['changed']
-            outcome['changes'] = dict(collections.Counter(line.split()[0] for line in returned['changes']))
+            outcome['changes'] = dict(collections.Counter(line.split()[0] for line in returned['commands']))
             outcome['services'] = len(returned.get('services', ()))
             raise Done()
 

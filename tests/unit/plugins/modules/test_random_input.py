@@ -45,7 +45,7 @@ def argument_spec(main, monkeypatch):
             main()
     spec = dict(seen.value.args[0])
     if main is ipvs_table.main:
-        spec['services'] = dict(spec['services'], options=TABLE_SERVICE_OPTIONS)
+        spec['config'] = dict(spec['config'], options=TABLE_SERVICE_OPTIONS)
     if main is ipvs_realserver.main:
         spec['service'] = dict(spec['service'], options=SERVICE_KEY_OPTIONS)
     return spec
