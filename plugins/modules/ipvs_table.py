@@ -1,3 +1,10 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: lvs.cluster contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
 DOCUMENTATION = r"""
 module: ipvs_table
 short_description: Manage the IPVS table as one resource (merged, replaced, overridden, deleted, gathered, ...)
@@ -437,8 +444,8 @@ def main():
         return [table[key] for key in sorted(table) if key not in excluded]
 
     if state == 'gathered':
-        run(module, lambda live: ([], set()), lambda table: dict(gathered=[service.to_config()
-                                                                          for service in managed(table)]), stats=False)
+        run(module, lambda live: ([], set()),
+            lambda table: dict(gathered=[service.to_config() for service in managed(table)]), stats=False)
     live_services = []  # the live table's services that plan() saw, for before
     touched = set()  # the services the changes name: the diff shows only them
 

@@ -184,6 +184,7 @@ IFA_F_NODAD = 0x02
 IFF_UP = 0x1
 IPV6_DISABLED = '/proc/sys/net/ipv6/conf/%s/disable_ipv6'
 
+
 def wanted_address(params, where=''):
     """Return (ipaddress interface object, label, scope) of one address's parameters, or raise ParameterError."""
     text, _slash, given_prefix = params['address'].partition('/')

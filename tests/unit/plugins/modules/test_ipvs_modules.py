@@ -185,7 +185,7 @@ def test_table_items_are_checked_like_suboptions(fake_backend, run_module, item,
 
 def test_table_items_are_converted_and_defaulted_like_suboptions(fake_backend, run_module):
     result = run_module(ipvs_table.main, dict(config=[dict(address='192.0.2.10', port='80', one_packet='no',
-                                                             realservers=[dict(address='198.51.100.11', weight='3')])]))
+                                                           realservers=[dict(address='198.51.100.11', weight='3')])]))
     assert result['commands'] == ['-A -t 192.0.2.10:80 -s wlc', '-a -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 3']
 
 
