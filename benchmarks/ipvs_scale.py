@@ -127,17 +127,17 @@ class Lab:
             "ipvsadm -Sn | awk '/^-A/{s++} /^-a/{r++} END{print s+0, r+0}'").split()
         return int(services), int(realservers)
 
-    def module(self, services, backend, purge=False):
+    def module(self, services, backend, state='merged'):
         """Run lvs.cluster.ipvs_table once; return (task seconds, module seconds, peak MiB, result)."""
         variables = self.work / 'table.json'
         variables.write_text(json.dumps({'bench_services': services}))
         playbook = self.work / 'apply.yml'
         playbook.write_text(
             '- hosts: bench\n  gather_facts: false\n  tasks:\n'
-            '    - lvs.cluster.ipvs_table:\n        backend: %s\n        purge: %s\n'
-            '        services: "{{ bench_services }}"\n      register: bench_result\n'
+            '    - lvs.cluster.ipvs_table:\n        backend: %s\n        state: %s\n'
+            '        config: "{{ bench_services }}"\n      register: bench_result\n'
             '    - ansible.builtin.copy:\n        content: "{{ bench_result | to_json }}"\n'
-            '        dest: %s\n      delegate_to: localhost\n' % (backend, purge, self.work / 'result.json'))
+            '        dest: %s\n      delegate_to: localhost\n' % (backend, state, self.work / 'result.json'))
         self.shell('rm -f /tmp/module-measure')
         environment = dict(os.environ, ANSIBLE_PIPELINING='true', ANSIBLE_CALLBACKS_ENABLED='ansible.posix.profile_tasks')
         output = subprocess.run([str(Path(sys.executable).parent / 'ansible-playbook'), '-i', str(self.inventory),
@@ -208,7 +208,7 @@ def main():
         noop = []
         for run in range(args.runs):
             task, seconds, peak, result = lab.module(table, 'netlink')
-            assert not result['changed'], 'a re-apply changed something: %s' % result['changes'][:5]
+            assert not result['changed'], 'a re-apply changed something: %s' % result['commands'][:5]
             noop.append((task, seconds, peak))
             progress('no-op run %d: task %.2f s, module %.2f s' % (run + 1, task, seconds))
         rows.append(('2. same table again, changed=false (netlink)', median(n[1] for n in noop), max(n[2] for n in noop),
@@ -225,8 +225,8 @@ def main():
         for run in range(args.runs):
             lab.flush()
             lab.shell('ipvsadm -R < /tmp/table.rules')
-            task, seconds, peak, result = lab.module(changed_table, 'netlink', purge=True)
-            counts = {action: sum(1 for line in result['changes'] if line.startswith(action))
+            task, seconds, peak, result = lab.module(changed_table, 'netlink', state='overridden')
+            counts = {action: sum(1 for line in result['commands'] if line.startswith(action))
                       for action in ('-e', '-A', '-a', '-D')}
             assert counts == {'-e': 373, '-A': 23, '-a': 23 * 16, '-D': 23}, counts
             runs.append((task, seconds, peak))

@@ -10,7 +10,7 @@ The fake kernel's (or fake ipvsadm's) own time is left out of the phases and sho
 Each phase is timed by wrapping the function that does it; each figure is the fastest of --runs.
 
 Scenarios: (a) from empty, (b) the same table again (no-op), (c) 1% change: 373 weights edited,
-23 services added, 23 removed (purge). The table is benchmarks/ipvs_scale.py's make_table (imported;
+23 services added, 23 removed (state overridden). The table is benchmarks/ipvs_scale.py's make_table (imported;
 importing it has no side effect but importing docker). This is a benchmark: it prints figures and
 asserts nothing.
 
@@ -45,7 +45,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ('empty', 'noop', 'change')
-SCENARIO_TITLES = {'empty': '(a) from empty', 'noop': '(b) no-op re-apply', 'change': '(c) 1% change, purge'}
+SCENARIO_TITLES = {'empty': '(a) from empty', 'noop': '(b) no-op re-apply', 'change': '(c) 1% change, overridden'}
 PHASES = (
     ('import', 'import ipvs_table (ansible basic)'),
     ('validate', 'AnsibleModule: load args + validate'),
@@ -356,7 +356,7 @@ def child(options):
             outcome['json_bytes'] = len(text.encode())
             returned = json.loads(text)
             outcome['changed'] = returned['changed']
-            outcome['changes'] = dict(collections.Counter(line.split()[0] for line in returned['changes']))
+            outcome['changes'] = dict(collections.Counter(line.split()[0] for line in returned['commands']))
             outcome['services'] = len(returned.get('services', ()))
             raise Done()
 
@@ -485,9 +485,9 @@ def main():
     work = Path(tempfile.mkdtemp(prefix='ipvs-profile-'))
     table = make_table(options.services, options.realservers)
     arguments = {
-        'empty': dict(backend='netlink', services=table),
-        'noop': dict(backend='netlink', services=table),
-        'change': dict(backend='netlink', services=changed_table(table), purge=True),
+        'empty': dict(backend='netlink', config=table),
+        'noop': dict(backend='netlink', config=table),
+        'change': dict(backend='netlink', config=changed_table(table), state='overridden'),
     }
     files = {}
     for scenario, args in arguments.items():

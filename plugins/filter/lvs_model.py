@@ -20,7 +20,7 @@ def _owned(services, hostvars, owner, resolve=True):
 
 
 def ipvs_services(services, hostvars, owner='director', keys_only=False):
-    """Return the services of owner (or all) as lvs.cluster.ipvs_table's services (or only their keys)."""
+    """Return the services of owner (or all) as lvs.cluster.ipvs_table's config items (or only their keys)."""
     result = []
     for checked in _owned(services, hostvars, owner):
         if keys_only:

@@ -192,7 +192,7 @@ def run(module, plan, describe, stats=True, drain_timeout=0):
         check_schedulers(changes)
         check_backend(backend, changes)
         after = apply_to_table(live, changes)
-        result = dict(backend=backend.name, changes=[change.rule() for change in changes])
+        result = dict(backend=backend.name, commands=[change.rule() for change in changes])
         if changes and not module.check_mode:
             drained = []
             if drain_timeout:

@@ -95,37 +95,59 @@ def _words(line):
 
 
 def parse_rules(text):
-    """Return the table (dict ServiceKey -> VirtualService) that ipvsadm-save lines describe."""
+    """Return the table (dict ServiceKey -> VirtualService) that ipvsadm-save lines describe.
+
+    Raise IPVSError naming the first line that is not an ipvsadm-save -n rule.
+    """
     table = {}
     keys = {}
-    for line in text.splitlines():
-        words = _words(line)
-        if not words:
-            continue
-        if words[0] in ('-A', '-a') and len(words) > 2 and (words[1] in SWITCH_PROTOCOLS or words[1] == '-f'):
-            # ipvsadm -S names the service right after -A/-a: read each service's switches once.
-            memo = (words[1], words[2], '-6' in words)
-            key = keys.get(memo)
-            if key is None:
-                key = keys[memo] = _service_key(words)
-        else:
-            key = _service_key(words)
-        if words[0] == '-A':
-            options = _options(words)
-            timeout = _option(options, '-p', '--persistent')
-            netmask = _option(options, '-M', '--netmask')
-            flags = _option(options, '-b', '--sched-flags', default='')
-            table[key] = VirtualService(
-                key=key, scheduler=_option(options, '-s', '--scheduler', default='wlc'),
-                scheduler_flags=tuple(flag for flag in flags.split(',') if flag),
-                persistence_timeout=int(timeout) if timeout else 0,
-                persistence_prefix=_prefix_from_netmask(netmask, key.family) if netmask else 0,
-                one_packet='-o' in words or '--ops' in words or 'ops' in words,
-            )
-        elif words[0] == '-a':
-            realserver = _realserver_from_words(words)
-            table[key].realservers[realserver.key] = realserver
+    for number, line in enumerate(text.splitlines(), 1):
+        try:
+            _parse_rule(_words(line), table, keys)
+        except (IPVSError, ValueError, KeyError, IndexError, AttributeError, TypeError) as error:
+            raise IPVSError('line %d (%s) is not an ipvsadm-save -n rule: %s' % (
+                number, line.strip(), error if isinstance(error, IPVSError) else _parse_problem(error)))
     return table
+
+
+def _parse_problem(error):
+    """Return what a parsing exception means, in words."""
+    if isinstance(error, KeyError):
+        return 'it adds a real server to a service no -A line before it adds'
+    if isinstance(error, (IndexError, AttributeError, TypeError)):
+        return 'a switch lacks its value'
+    return 'a value is not an address, port or number (%s)' % error
+
+
+def _parse_rule(words, table, keys):
+    """Add what one rule's words say to table; keys memoizes the service keys read."""
+    if not words:
+        return
+    if words[0] not in ('-A', '-a'):
+        raise IPVSError('ipvsadm-save writes only -A and -a lines')
+    if len(words) > 2 and (words[1] in SWITCH_PROTOCOLS or words[1] == '-f'):
+        # ipvsadm -S names the service right after -A/-a: read each service's switches once.
+        memo = (words[1], words[2], '-6' in words)
+        key = keys.get(memo)
+        if key is None:
+            key = keys[memo] = _service_key(words)
+    else:
+        key = _service_key(words)
+    if words[0] == '-A':
+        options = _options(words)
+        timeout = _option(options, '-p', '--persistent')
+        netmask = _option(options, '-M', '--netmask')
+        flags = _option(options, '-b', '--sched-flags', default='')
+        table[key] = VirtualService(
+            key=key, scheduler=_option(options, '-s', '--scheduler', default='wlc'),
+            scheduler_flags=tuple(flag for flag in flags.split(',') if flag),
+            persistence_timeout=int(timeout) if timeout else 0,
+            persistence_prefix=_prefix_from_netmask(netmask, key.family) if netmask else 0,
+            one_packet='-o' in words or '--ops' in words or 'ops' in words,
+        )
+    else:
+        realserver = _realserver_from_words(words)
+        table[key].realservers[realserver.key] = realserver
 
 
 def _realserver_from_words(words):

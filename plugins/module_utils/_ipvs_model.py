@@ -163,12 +163,23 @@ class RealServer:
             'persistent_connections': self.persistent_connections,
         }
 
-    def to_result(self):
-        """Return the real server as the dict the modules return."""
-        result = {
+    def to_config(self):
+        """Return the real server as an item of ipvs_table's config takes it: its configuration, no counters."""
+        config = {
             'address': self.address, 'port': self.port, 'forwarding': self.forwarding, 'weight': self.weight,
             'upper_threshold': self.upper_threshold, 'lower_threshold': self.lower_threshold,
         }
+        if self.forwarding == 'tun':
+            config['tunnel_type'] = self.tunnel_type
+            if self.tunnel_type == 'gue':
+                config['tunnel_port'] = self.tunnel_port
+            if self.tunnel_type != 'ipip':
+                config['tunnel_checksum'] = self.tunnel_checksum
+        return config
+
+    def to_result(self):
+        """Return the real server as the dict the modules return: its configuration and counters."""
+        result = self.to_config()
         if self.forwarding == 'tun':
             result.update(tunnel_type=self.tunnel_type, tunnel_port=self.tunnel_port,
                           tunnel_checksum=self.tunnel_checksum)
@@ -231,19 +242,28 @@ class VirtualService:
     def without_realservers(self):
         return replace(self, realservers={}, stats={})
 
-    def to_result(self):
-        """Return the service as the dict the modules return."""
+    def _described(self, realserver_dict):
+        """Return the service as a dict, each real server as realserver_dict(real server) returns it."""
         result = {
             'family': self.key.family, 'scheduler': self.scheduler,
             'scheduler_flags': list(self.scheduler_flags), 'persistence_timeout': self.persistence_timeout,
             'persistence_netmask': self.netmask_text() if self.persistence_timeout else None,
             'one_packet': self.one_packet,
-            'realservers': [self.realservers[key].to_result() for key in sorted(self.realservers)],
+            'realservers': [realserver_dict(self.realservers[key]) for key in sorted(self.realservers)],
         }
         if self.key.fwmark:
             result['fwmark'] = self.key.fwmark
         else:
             result.update(protocol=self.key.protocol, address=self.key.address, port=self.key.port)
+        return result
+
+    def to_config(self):
+        """Return the service as an item of ipvs_table's config takes it: its configuration, no counters."""
+        return self._described(RealServer.to_config)
+
+    def to_result(self):
+        """Return the service as the dict the modules return: its configuration, counters and stats."""
+        result = self._described(RealServer.to_result)
         if self.stats:
             result['stats'] = dict(self.stats)
         return result

@@ -111,18 +111,20 @@ def plan_service(live, wanted, manage_realservers=True, purge_realservers=False,
     return changes
 
 
-def plan_table(live_table, wanted_services, purge=False, absent_services=(), absent_realservers=None):
+def plan_table(live_table, wanted_services, purge_services=False, purge_realservers=False, absent_services=(),
+               absent_realservers=None):
     """Return the changes that turn live_table (dict key -> VirtualService) into wanted_services.
 
     absent_services are keys of services to delete; absent_realservers maps a service key to the
-    keys of real servers to delete. With purge, whatever is not declared is deleted too.
+    keys of real servers to delete. With purge_services, the services wanted_services does not list
+    are deleted too; with purge_realservers, the real servers a wanted service does not list.
     """
     absent_realservers = absent_realservers or {}
     wanted_keys = set(service.key for service in wanted_services)
     changes = [Change(DELETE_SERVICE, service) for key, service in sorted(live_table.items())
-               if key in absent_services or (purge and key not in wanted_keys)]
+               if key in absent_services or (purge_services and key not in wanted_keys)]
     for wanted in sorted(wanted_services, key=lambda service: service.key):
-        changes += plan_service(live_table.get(wanted.key), wanted, purge_realservers=purge,
+        changes += plan_service(live_table.get(wanted.key), wanted, purge_realservers=purge_realservers,
                                 absent_realservers=absent_realservers.get(wanted.key, ()))
     return changes
 

@@ -153,7 +153,7 @@ backend:
   returned: always
   type: str
   sample: ipvsadm
-changes:
+commands:
   description: The changes applied (or, in check mode, planned), as ipvsadm command lines.
   returned: always
   type: list

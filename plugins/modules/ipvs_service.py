@@ -202,7 +202,7 @@ backend:
   returned: always
   type: str
   sample: netlink
-changes:
+commands:
   description: The changes applied (or, in check mode, planned), as ipvsadm command lines.
   returned: always
   type: list

@@ -19,8 +19,9 @@ description:
     address on a down interface receives nothing.
   - The same address with another prefix, label or scope on the interface is replaced with no moment where the
     address is missing; if the replacement fails, the old address is put back.
-  - With O(persist), the address is also written as an C(ip -batch) file under O(persist_dir), and the
-    C(lvs-cluster-addresses.service) unit that restores those files at boot is installed and enabled.
+  - With O(persist), the address is also written as an C(ip -batch) file under O(persist_dir), for the
+    C(lvs-cluster-addresses.service) unit to restore at boot. The module writes only that file; the unit is
+    installed by the roles, or by the user (see the notes).
 author:
   - lvs.cluster developers (@lvs-cluster)
 extends_documentation_fragment:
@@ -84,7 +85,11 @@ options:
     choices: [present, absent]
     default: present
   persist:
-    description: Also write the address for C(lvs-cluster-addresses.service) to restore at boot (or remove it).
+    description:
+      - Also write the address as C(O(persist_dir)/INTERFACE_ADDRESS.batch) (for example
+        C(/etc/lvs-cluster/addresses.d/lo_192.0.2.10.batch), C(:) of IPv6 written C(-)), an C(ip -batch) file that
+        C(lvs-cluster-addresses.service) restores at boot; with O(state=absent), remove that file.
+      - Tasks with different O(persist_dir) leave each other's files alone.
     type: bool
     default: false
   persist_dir:
@@ -93,6 +98,13 @@ options:
     default: /etc/lvs-cluster/addresses.d
 notes:
   - IPv6 addresses are added with C(nodad) so that they are usable at once.
+  - The module does not install the unit that restores the persisted addresses at boot. The roles
+    C(lvs.cluster.director) and C(lvs.cluster.realserver) install and enable it. Used alone, copy the collection's
+    C(roles/realserver/files/lvs-cluster-addresses.service) to C(/etc/systemd/system/) and enable it with
+    M(ansible.builtin.systemd_service) (O(ansible.builtin.systemd_service#module:daemon_reload=true)).
+  - The unit restores C(/etc/lvs-cluster/addresses.d), the default O(persist_dir); its C(ExecStart) is
+    C(/bin/sh -c 'for batch in /etc/lvs-cluster/addresses.d/*.batch; do [ -e "$batch" ] && ip -force -batch "$batch";
+    done; true'). For another O(persist_dir), install a unit of another name whose C(ExecStart) names that directory.
 seealso:
   - module: lvs.cluster.arp_sysctl
 """
@@ -171,21 +183,6 @@ SCOPE_NAMES = dict((number, name) for name, number in SCOPES.items())
 IFA_F_NODAD = 0x02
 IFF_UP = 0x1
 IPV6_DISABLED = '/proc/sys/net/ipv6/conf/%s/disable_ipv6'
-UNIT_PATH = '/etc/systemd/system/lvs-cluster-addresses.service'
-UNIT_LINK = '/etc/systemd/system/multi-user.target.wants/lvs-cluster-addresses.service'
-UNIT = """[Unit]
-Description=Restore the addresses persisted by lvs.cluster.vip_alias
-After=network-pre.target systemd-networkd.service networking.service
-Before=network.target
-
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-ExecStart=/bin/sh -c 'for batch in %s/*.batch; do [ -e "$batch" ] && ip -force -batch "$batch"; done; true'
-
-[Install]
-WantedBy=multi-user.target
-"""
 
 
 def wanted_address(params, where=''):
@@ -299,7 +296,7 @@ def replace_address(ipr, index, current, wanted):
 
 
 def persist(module, interface, wanted, present):
-    """Write or remove the address's ip -batch file and the boot unit; return (changed, diff entries)."""
+    """Write or remove the address's ip -batch file, and nothing else; return (changed, diff entries)."""
     directory = module.params['persist_dir']
     path = os.path.join(directory, '%s_%s.batch' % (interface, str(wanted[0].ip).replace(':', '-')))
     before = read_text(path)
@@ -308,14 +305,7 @@ def persist(module, interface, wanted, present):
     line = 'link set dev %s up\naddress replace %s dev %s%s%s%s\n' % (
         interface, wanted[0], interface, ' label %s' % wanted[1] if wanted[1] else '',
         ' scope %s' % wanted[2] if wanted[2] else '', ' nodad' if wanted[0].version == 6 else '')
-    changed = write_if_changed(module, path, line)
-    changed |= write_if_changed(module, UNIT_PATH, UNIT % directory)
-    if not os.path.lexists(UNIT_LINK):
-        changed = True
-        if not module.check_mode:
-            os.makedirs(os.path.dirname(UNIT_LINK), exist_ok=True)
-            os.symlink(UNIT_PATH, UNIT_LINK)
-    return changed, [file_diff(path, before, line)]
+    return write_if_changed(module, path, line), [file_diff(path, before, line)]
 
 
 def interface_index(module, ipr, interface, where):

@@ -62,7 +62,7 @@ def live_table():
 
 def run(module, backend, wanted, purge=False):
     def plan(live):
-        return plan_table(live, wanted, purge=purge), None
+        return plan_table(live, wanted, purge_services=purge, purge_realservers=purge), None
 
     def describe(table):
         return dict(services={key: table[key].to_result() for key in table})
@@ -90,7 +90,7 @@ def test_the_table_is_read_once_and_not_read_back_after_apply(fake_backend):
               service(ServiceKey('ipv4', 'tcp', '192.0.2.10', 443), 'rr', member(11))]
     result = run(FakeModule(), fake_backend, wanted)
     assert len(reads) == 1
-    assert result['changed'] and fake_backend.applied == result['changes'] == [
+    assert result['changed'] and fake_backend.applied == result['commands'] == [
         '-e -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 5',
         '-a -t 192.0.2.10:80 -r 198.51.100.13:80 -g -w 1',
         '-A -t 192.0.2.10:443 -s rr',
@@ -164,7 +164,7 @@ def test_a_describe_without_stats_has_the_table_read_without_them(fake_backend):
 
 def run_draining(module, backend, wanted, drain_timeout):
     def plan(live):
-        return plan_table(live, wanted, purge=True), None
+        return plan_table(live, wanted, purge_services=True, purge_realservers=True), None
 
     with pytest.raises(Exited):
         _ipvs_client.run(module, plan, lambda table: {}, drain_timeout=drain_timeout)
@@ -216,7 +216,7 @@ def test_check_mode_plans_the_deletion_without_draining(fake_backend):
     fake_backend.table = live_table()
     wanted = [service(WEB, 'wrr', member(11), member(12, 2)), service(DNS, 'rr')]
     result = run_draining(FakeModule(check_mode=True), fake_backend, wanted, drain_timeout=60)
-    assert fake_backend.applied == [] and result['changes'] == ['-d -u 192.0.2.10:53 -r 198.51.100.21:80']
+    assert fake_backend.applied == [] and result['commands'] == ['-d -u 192.0.2.10:53 -r 198.51.100.21:80']
     assert 'drained' not in result
 
 
@@ -237,7 +237,7 @@ def test_a_backend_that_cannot_write_gre_fails_in_planning_in_check_mode_too(fak
 
 def test_a_backend_that_writes_gre_plans_it(fake_backend):
     result = run(FakeModule(check_mode=True), fake_backend, [gre_service()])
-    assert result['changed'] and result['changes'][-1].endswith('-i -w 1 --tun-type gre --tun-nocsum')
+    assert result['changed'] and result['commands'][-1].endswith('-i -w 1 --tun-type gre --tun-nocsum')
 
 
 def refuse_realserver(address, code=errno.EINVAL):

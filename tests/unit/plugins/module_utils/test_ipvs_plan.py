@@ -99,12 +99,12 @@ def test_rules_parse_back_to_the_same_table(service):
     table = {service.key: service}
     parsed = parse_rules('\n'.join(rules(table.values())))
     assert rules(parsed.values()) == rules(table.values())
-    assert plan_table(parsed, list(table.values()), purge=True) == []
+    assert plan_table(parsed, list(table.values()), purge_services=True, purge_realservers=True) == []
 
 
 def test_purge_deletes_undeclared_services_first():
     other = VirtualService(key=ServiceKey('ipv4', 'udp', '192.0.2.10', 53), scheduler='rr')
-    changes = plan_table({other.key: other}, [web('wrr', member(11))], purge=True)
+    changes = plan_table({other.key: other}, [web('wrr', member(11))], purge_services=True, purge_realservers=True)
     assert [c.rule() for c in changes][0] == '-D -u 192.0.2.10:53'
     assert len(changes) == 3
 
@@ -175,7 +175,7 @@ def busy_table():
 def test_apply_to_table_leaves_the_live_table_as_it_was(wanted, purge):
     live = busy_table()
     before = snapshot(live)
-    changes = plan_table(live, wanted, purge=purge)
+    changes = plan_table(live, wanted, purge_services=purge, purge_realservers=purge)
     after = apply_to_table(live, changes)
     assert snapshot(live) == before
     assert snapshot(after) == snapshot(deep_copying_apply(live, changes))
@@ -234,7 +234,7 @@ def rollback_cases():
 @pytest.mark.parametrize('purge', [False, True])
 def test_undoing_any_prefix_of_a_plan_gives_the_table_back(purge):
     live, wanted = rollback_cases()
-    changes = plan_table(live, wanted, purge=purge)
+    changes = plan_table(live, wanted, purge_services=purge, purge_realservers=purge)
     assert {change.action for change in changes} >= (
         {'edit-service', 'add-service', 'add-realserver', 'edit-realserver'}
         | ({'delete-service', 'delete-realserver'} if purge else set()))
@@ -261,7 +261,7 @@ def test_undo_is_each_inverse_the_last_first():
 
 def test_took_effect_tells_made_changes_from_refused_ones():
     live, wanted = rollback_cases()
-    changes = plan_table(live, wanted, purge=True)
+    changes = plan_table(live, wanted, purge_services=True, purge_realservers=True)
     half = len(changes) // 2
     partial = apply_to_table(live, changes[:half])
     assert [took_effect(change, partial) for change in changes] == [True] * half + [False] * (len(changes) - half)
@@ -269,7 +269,7 @@ def test_took_effect_tells_made_changes_from_refused_ones():
 
 def test_a_change_names_its_step_in_words():
     live, wanted = rollback_cases()
-    steps = [change.step() for change in plan_table(live, wanted, purge=True)]
+    steps = [change.step() for change in plan_table(live, wanted, purge_services=True, purge_realservers=True)]
     assert 'removing service fwmark 7 (IPv6)' in steps
     assert 'removing real server 198.51.100.12:80 from tcp 192.0.2.10:80' in steps
     assert 'adding real server 198.51.100.31:80 to tcp 192.0.2.10:443 (-a -t 192.0.2.10:443 -r 198.51.100.31:80 ' \

@@ -29,14 +29,14 @@ def test_service_is_created_then_unchanged(fake_backend, run_module):
     ]
     assert [rs['weight'] for rs in result['service']['realservers']] == [1, 2]
     again = run_module(ipvs_service.main, WEB)
-    assert not again['failed'] and not again['changed'] and again['changes'] == []
+    assert not again['failed'] and not again['changed'] and again['commands'] == []
 
 
 def test_check_mode_predicts_and_changes_nothing(fake_backend, run_module):
     predicted = run_module(ipvs_service.main, WEB, check_mode=True, diff=True)
     assert predicted['changed'] and fake_backend.table == {} and fake_backend.applied == []
     real = run_module(ipvs_service.main, WEB, diff=True)
-    assert real['changes'] == predicted['changes'] and real['diff'] == predicted['diff']
+    assert real['commands'] == predicted['commands'] and real['diff'] == predicted['diff']
     assert predicted['diff']['before'] == ''
     assert predicted['diff']['after'].splitlines()[0] == '-A -t 192.0.2.10:80 -s wrr'
 
@@ -44,14 +44,14 @@ def test_check_mode_predicts_and_changes_nothing(fake_backend, run_module):
 def test_scheduler_change_is_an_edit(fake_backend, run_module):
     run_module(ipvs_service.main, WEB)
     result = run_module(ipvs_service.main, dict(SERVICE, scheduler='sh', scheduler_flags=['sh-fallback']))
-    assert result['changes'] == ['-E -t 192.0.2.10:80 -s sh -b sh-fallback']
+    assert result['commands'] == ['-E -t 192.0.2.10:80 -s sh -b sh-fallback']
     assert len(result['service']['realservers']) == 2
 
 
 def test_service_absent_deletes(fake_backend, run_module):
     run_module(ipvs_service.main, WEB)
     result = run_module(ipvs_service.main, dict(SERVICE, state='absent'))
-    assert result['changes'] == ['-D -t 192.0.2.10:80'] and result['service'] is None
+    assert result['commands'] == ['-D -t 192.0.2.10:80'] and result['service'] is None
     again = run_module(ipvs_service.main, dict(SERVICE, state='absent'))
     assert not again['changed']
 
@@ -100,11 +100,11 @@ def test_realserver_drain_then_absent(fake_backend, run_module):
     fake_backend.table[next(iter(fake_backend.table))].realservers[('198.51.100.12', 80)].active_connections = 4
     args = dict(service=SERVICE, address='198.51.100.12', weight=2, state='drained')
     drained = run_module(ipvs_realserver.main, args)
-    assert drained['changes'] == ['-e -t 192.0.2.10:80 -r 198.51.100.12:80 -g -w 0']
+    assert drained['commands'] == ['-e -t 192.0.2.10:80 -r 198.51.100.12:80 -g -w 0']
     assert drained['realserver']['weight'] == 0 and drained['realserver']['active_connections'] == 4
     assert not run_module(ipvs_realserver.main, args)['changed']
     gone = run_module(ipvs_realserver.main, dict(args, state='absent'))
-    assert gone['changes'] == ['-d -t 192.0.2.10:80 -r 198.51.100.12:80'] and gone['realserver'] is None
+    assert gone['commands'] == ['-d -t 192.0.2.10:80 -r 198.51.100.12:80'] and gone['realserver'] is None
 
 
 def test_realserver_needs_an_existing_service(fake_backend, run_module):
@@ -115,48 +115,48 @@ def test_realserver_needs_an_existing_service(fake_backend, run_module):
 def test_table_applies_only_the_difference(fake_backend, run_module):
     dns = dict(protocol='udp', address='192.0.2.10', port=53, scheduler='rr', one_packet=True,
                realservers=[dict(address='198.51.100.11')])
-    first = run_module(ipvs_table.main, dict(services=[WEB, dns]))
-    assert len(first['changes']) == 5
+    first = run_module(ipvs_table.main, dict(config=[WEB, dns]))
+    assert len(first['commands']) == 5
     changed_weight = dict(WEB, realservers=[dict(address='198.51.100.11', weight=5), WEB['realservers'][1]])
-    second = run_module(ipvs_table.main, dict(services=[changed_weight, dns], purge=True))
-    assert second['changes'] == ['-e -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 5']
-    assert second['table'] == dict(services=2, realservers=3) and 'services' not in second
-    third = run_module(ipvs_table.main, dict(services=[changed_weight], purge=True))
-    assert third['changes'] == ['-D -u 192.0.2.10:53']
-    assert not run_module(ipvs_table.main, dict(services=[changed_weight], purge=True))['changed']
+    second = run_module(ipvs_table.main, dict(config=[changed_weight, dns], state='overridden'))
+    assert second['commands'] == ['-e -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 5']
+    assert [len(service['realservers']) for service in second['after']] == [2, 1] and 'services' not in second
+    third = run_module(ipvs_table.main, dict(config=[changed_weight], state='overridden'))
+    assert third['commands'] == ['-D -u 192.0.2.10:53']
+    assert not run_module(ipvs_table.main, dict(config=[changed_weight], state='overridden'))['changed']
 
 
 def test_table_bad_item_names_its_path(fake_backend, run_module):
     bad = dict(WEB, realservers=[dict(address='198.51.100.11', weight=70000)])
-    result = run_module(ipvs_table.main, dict(services=[WEB, bad]))
-    assert result['failed'] and result['parameter'] == 'services[1].realservers[0].weight'
+    result = run_module(ipvs_table.main, dict(config=[WEB, bad]))
+    assert result['failed'] and result['parameter'] == 'config[1].realservers[0].weight'
 
 
 def test_table_save_to_writes_restorable_rules(fake_backend, run_module, tmp_path):
     target = tmp_path / 'ipvs.rules'
-    checked = run_module(ipvs_table.main, dict(services=[WEB], save_to=str(target)), check_mode=True)
+    checked = run_module(ipvs_table.main, dict(config=[WEB], save_to=str(target)), check_mode=True)
     assert checked['saved'] and not target.exists()
-    saved = run_module(ipvs_table.main, dict(services=[WEB], save_to=str(target)))
+    saved = run_module(ipvs_table.main, dict(config=[WEB], save_to=str(target)))
     assert saved['saved'] and target.read_text().splitlines() == [
         '-A -t 192.0.2.10:80 -s wrr',
         '-a -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 1',
         '-a -t 192.0.2.10:80 -r 198.51.100.12:80 -g -w 2',
     ]
-    again = run_module(ipvs_table.main, dict(services=[WEB], save_to=str(target)))
+    again = run_module(ipvs_table.main, dict(config=[WEB], save_to=str(target)))
     assert not again['changed'] and not again['saved']
 
 
 def test_table_leaves_excluded_services_alone(fake_backend, run_module, tmp_path):
     keepalived_owned = dict(protocol='tcp', address='192.0.2.20', port=443, realservers=[dict(address='198.51.100.13')])
-    run_module(ipvs_table.main, dict(services=[WEB, keepalived_owned]))
+    run_module(ipvs_table.main, dict(config=[WEB, keepalived_owned]))
     exclude = [dict(address='192.0.2.20', port=443)]
     target = tmp_path / 'ipvs.rules'
-    result = run_module(ipvs_table.main, dict(services=[], purge=True, exclude=exclude, save_to=str(target)))
-    assert result['changes'] == ['-D -t 192.0.2.10:80']
-    assert target.read_text() == '\n' and result['table'] == dict(services=0, realservers=0)
-    assert not run_module(ipvs_table.main, dict(services=[], purge=True, exclude=exclude))['changed']
-    clash = run_module(ipvs_table.main, dict(services=[keepalived_owned], exclude=exclude))
-    assert clash['failed'] and clash['parameter'] == 'services[0]' and 'listed in exclude' in clash['msg']
+    result = run_module(ipvs_table.main, dict(config=[], state='overridden', exclude=exclude, save_to=str(target)))
+    assert result['commands'] == ['-D -t 192.0.2.10:80']
+    assert target.read_text() == '\n' and result['after'] == []
+    assert not run_module(ipvs_table.main, dict(config=[], state='overridden', exclude=exclude))['changed']
+    clash = run_module(ipvs_table.main, dict(config=[keepalived_owned], exclude=exclude))
+    assert clash['failed'] and clash['parameter'] == 'config[0]' and 'listed in exclude' in clash['msg']
 
 
 def test_info_reports_rules(fake_backend, run_module):
@@ -168,30 +168,30 @@ def test_info_reports_rules(fake_backend, run_module):
 
 
 @pytest.mark.parametrize('item, parameter, says', [
-    (dict(WEB, wieght=1), 'services[0].wieght', 'not an option here'),
-    (dict(WEB, port='eighty'), 'services[0].port', 'expected int'),
-    (dict(WEB, protocol='icmp'), 'services[0].protocol', 'expected one of tcp, udp, sctp'),
-    (dict(WEB, fwmark=7), 'services[0]', 'only one of address, fwmark may be set'),
-    (dict(WEB, realservers=[dict(weight=1)]), 'services[0].realservers[0].address', 'this option is required'),
-    (dict(WEB, realservers=[dict(address='198.51.100.11', forwarding='ipip')]), 'services[0].realservers[0].forwarding',
+    (dict(WEB, wieght=1), 'config[0].wieght', 'not an option here'),
+    (dict(WEB, port='eighty'), 'config[0].port', 'expected int'),
+    (dict(WEB, protocol='icmp'), 'config[0].protocol', 'expected one of tcp, udp, sctp'),
+    (dict(WEB, fwmark=7), 'config[0]', 'only one of address, fwmark may be set'),
+    (dict(WEB, realservers=[dict(weight=1)]), 'config[0].realservers[0].address', 'this option is required'),
+    (dict(WEB, realservers=[dict(address='198.51.100.11', forwarding='ipip')]), 'config[0].realservers[0].forwarding',
      'expected one of dr, nat, tun'),
-    (dict(WEB, scheduler_flags=['sh-port', 'nope']), 'services[0].scheduler_flags', "'nope' is not valid"),
+    (dict(WEB, scheduler_flags=['sh-port', 'nope']), 'config[0].scheduler_flags', "'nope' is not valid"),
 ])
 def test_table_items_are_checked_like_suboptions(fake_backend, run_module, item, parameter, says):
-    result = run_module(ipvs_table.main, dict(services=[item]))
+    result = run_module(ipvs_table.main, dict(config=[item]))
     assert result['failed'] and result['parameter'] == parameter and says in result['msg']
     assert fake_backend.applied == []
 
 
 def test_table_items_are_converted_and_defaulted_like_suboptions(fake_backend, run_module):
-    result = run_module(ipvs_table.main, dict(services=[dict(address='192.0.2.10', port='80', one_packet='no',
-                                                             realservers=[dict(address='198.51.100.11', weight='3')])]))
-    assert result['changes'] == ['-A -t 192.0.2.10:80 -s wlc', '-a -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 3']
+    result = run_module(ipvs_table.main, dict(config=[dict(address='192.0.2.10', port='80', one_packet='no',
+                                                           realservers=[dict(address='198.51.100.11', weight='3')])]))
+    assert result['commands'] == ['-A -t 192.0.2.10:80 -s wlc', '-a -t 192.0.2.10:80 -r 198.51.100.11:80 -g -w 3']
 
 
 MODULE_RUNS = [
     (ipvs_service, WEB), (ipvs_realserver, dict(service=SERVICE, address='198.51.100.12')),
-    (ipvs_table, dict(services=[WEB])), (ipvs_info, {}),
+    (ipvs_table, dict(config=[WEB])), (ipvs_info, {}),
 ]
 
 
@@ -245,7 +245,7 @@ def test_service_with_a_refused_realserver_is_all_or_nothing(fake_backend, run_m
 def test_table_with_a_refused_second_service_is_all_or_nothing(fake_backend, run_module):
     fake_backend.refuse = refuse_address('198.51.100.255')
     second = dict(address='192.0.2.11', port=80, realservers=[dict(address='198.51.100.255')])
-    result = run_module(ipvs_table.main, dict(services=[WEB, second]))
+    result = run_module(ipvs_table.main, dict(config=[WEB, second]))
     assert result['failed'] and result['changed'] is False and fake_backend.table == {}
     assert result['msg'].startswith('adding real server 198.51.100.255:80 to tcp 192.0.2.11:80 (')
     assert len(result['applied']) == 4 and result['undone'][-1] == '-D -t 192.0.2.10:80'

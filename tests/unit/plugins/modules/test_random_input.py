@@ -45,7 +45,7 @@ def argument_spec(main, monkeypatch):
             main()
     spec = dict(seen.value.args[0])
     if main is ipvs_table.main:
-        spec['services'] = dict(spec['services'], options=TABLE_SERVICE_OPTIONS)
+        spec['config'] = dict(spec['config'], options=TABLE_SERVICE_OPTIONS)
     if main is ipvs_realserver.main:
         spec['service'] = dict(spec['service'], options=SERVICE_KEY_OPTIONS)
     return spec
@@ -135,8 +135,6 @@ def test_vip_alias_fails_or_exits_on_any_input(run_module, monkeypatch, tmp_path
     spec = argument_spec(vip_alias.main, monkeypatch)
     monkeypatch.setattr(vip_alias, 'IPRoute', FakeIPRoute, raising=False)
     monkeypatch.setattr(vip_alias, 'HAS_PYROUTE2', True)
-    monkeypatch.setattr(vip_alias, 'UNIT_PATH', str(tmp_path / 'unit'))
-    monkeypatch.setattr(vip_alias, 'UNIT_LINK', str(tmp_path / 'wants' / 'unit'))
 
     @SETTINGS
     @given(valid_leaning(spec, infinity=False))

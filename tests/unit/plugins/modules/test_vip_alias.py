@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 
 import pytest
 
@@ -94,3 +95,38 @@ def test_a_prefix_change_adds_the_new_address_before_deleting_the_old():
     ipr.addresses[('10.0.0.1', 32)] = None
     vip_alias.replace_address(ipr, 1, interface('10.0.0.1/32'), interface('10.0.0.1/24'))
     assert [step[:2] for step in ipr.steps] == [('add', ('10.0.0.1', 24)), ('del', ('10.0.0.1', 32))]
+
+
+class PersistModule:
+    """The parts of AnsibleModule that persist() uses, writing for real under the test's directory."""
+
+    def __init__(self, persist_dir):
+        self.params = dict(persist_dir=str(persist_dir))
+        self.check_mode = False
+
+    @staticmethod
+    def atomic_move(source, destination):
+        os.replace(source, destination)
+
+
+def test_tasks_with_different_persist_dirs_leave_each_other_alone(tmp_path, monkeypatch):
+    written = []
+    real_write = vip_alias.write_if_changed
+    monkeypatch.setattr(vip_alias, 'write_if_changed',
+                        lambda module, path, content: written.append(path) or real_write(module, path, content))
+    director, realserver = PersistModule(tmp_path / 'director.d'), PersistModule(tmp_path / 'realserver.d')
+    eth0 = interface('192.0.2.10/24', 'eth0:8')
+    lo = interface('2001:db8::10/128')
+    assert vip_alias.persist(director, 'eth0', eth0, True)[0]
+    assert vip_alias.persist(realserver, 'lo', lo, True)[0]
+    for _again in range(2):
+        assert not vip_alias.persist(director, 'eth0', eth0, True)[0]
+        assert not vip_alias.persist(realserver, 'lo', lo, True)[0]
+    assert sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob('*')) == [
+        'director.d', 'director.d/eth0_192.0.2.10.batch', 'realserver.d', 'realserver.d/lo_2001-db8--10.batch']
+    assert (tmp_path / 'director.d' / 'eth0_192.0.2.10.batch').read_text() == \
+        'link set dev eth0 up\naddress replace 192.0.2.10/24 dev eth0 label eth0:8\n'
+    assert all(path.startswith(str(tmp_path)) for path in written), 'persist wrote outside its persist_dir: %s' % written
+    assert vip_alias.persist(realserver, 'lo', lo, False)[0]
+    assert (tmp_path / 'director.d' / 'eth0_192.0.2.10.batch').exists()
+    assert not (tmp_path / 'realserver.d' / 'lo_2001-db8--10.batch').exists()
