@@ -63,6 +63,7 @@ CASES = {
     'rs2 weight 0, mh-port only': (None, [service('mh-port'), add('rs1'), add('rs2', 0), add('rs3')]),
     'rs2 weight 0, mh-port,mh-fallback': (None, [service(BOTH), add('rs1'), add('rs2', 0), add('rs3')]),
     'rs2 set to weight 0, mh-port only': (None, [service('mh-port')] + IN_ORDER + [edit('rs2', 0)]),
+    'rs2 set to weight 0, mh-port,mh-fallback': (None, [service(BOTH)] + IN_ORDER + [edit('rs2', 0)]),
 }
 
 # Runs inside a container (python3 - < this file): build each case in fresh namespaces, print the tuples' real servers.
