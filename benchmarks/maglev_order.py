@@ -66,9 +66,9 @@ CASES = {
     'rs2 set to weight 0, mh-port,mh-fallback': (None, [service(BOTH)] + IN_ORDER + [edit('rs2', 0)]),
 }
 
-# Runs inside a container (python3 - < this file): build each case in fresh namespaces, print the tuples' real servers.
+# Runs inside a container (python3 -c): builds each case in fresh namespaces, prints the tuples' real servers.
 PROBE = r'''
-import json, socket, subprocess, sys
+import json, subprocess, sys
 cases, vip, clients, first_port, ports = json.loads(sys.stdin.readline())
 def run(*command):
     subprocess.run(command, check=True, capture_output=True)
@@ -90,28 +90,28 @@ for number, (name, commands) in enumerate(cases):
     run('ip', '-n', c, 'route', 'add', vip + '/32', 'via', '10.0.0.1')
     for command in commands:
         run('ip', 'netns', 'exec', d, 'ipvsadm', *command)
-    client = subprocess.Popen(['ip', 'netns', 'exec', c, sys.executable, '-c', """
-import socket, sys
-vip, clients, first, count = sys.argv[1], sys.argv[2].split(','), int(sys.argv[3]), int(sys.argv[4])
-for address in clients:
-    for port in range(first, first + count):
-        sock = socket.socket()
-        sock.setblocking(False)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((address, port))
-        try:
-            sock.connect((vip, 80))
-        except BlockingIOError:
-            pass
-        sock.close()
-""", vip, ','.join(clients), str(first_port), str(ports)])
-    client.wait()
-    table = subprocess.run(['ip', 'netns', 'exec', d, 'ipvsadm', '-Lnc'], check=True, capture_output=True, text=True)
     flows = {}
-    for line in table.stdout.splitlines():
-        fields = line.split()
-        if len(fields) == 6 and fields[0] == 'TCP':
-            flows[fields[3]] = fields[5].rsplit(':', 1)[0]
+    for address in clients:  # one address at a time, read before the SYN_RECV entries expire (60 s)
+        subprocess.run(['ip', 'netns', 'exec', c, sys.executable, '-c', """
+import socket, sys
+vip, address, first, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+for port in range(first, first + count):
+    sock = socket.socket()
+    sock.setblocking(False)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((address, port))
+    try:
+        sock.connect((vip, 80))
+    except BlockingIOError:
+        pass
+    sock.close()
+""", vip, address, str(first_port), str(ports)], check=True)
+        table = subprocess.run(['ip', 'netns', 'exec', d, 'ipvsadm', '-Lnc'], check=True, capture_output=True,
+                               text=True)
+        for line in table.stdout.splitlines():
+            fields = line.split()
+            if len(fields) == 6 and fields[0] == 'TCP':
+                flows[fields[3]] = fields[5].rsplit(':', 1)[0]
     result[name] = flows
     run('ip', 'netns', 'del', d); run('ip', 'netns', 'del', c)
 print(json.dumps({'kernel': __import__('os').uname().release, 'cases': result}))
@@ -169,11 +169,11 @@ def main():
     references, cases = references['cases'], probed['cases']
     print('kernel %s; %d SYNs per case (%d client addresses x %d ports); %.0f s'
           % (probed['kernel'], sent, len(CLIENTS), ports, time.monotonic() - start))
-    print('%-36s %9s %9s %8s  %s' % ('case (container b)', 'scheduled', 'compared', 'agree', 'flows per real server'))
+    print('%-42s %9s %9s %8s  %s' % ('case (container b)', 'scheduled', 'compared', 'agree', 'flows per real server'))
     for name, (reference, _commands) in CASES.items():
         flows = cases[name]
         compared, agree = agreement(flows, references[reference]) if reference else (0, float('nan'))
-        print('%-36s %9d %9d %8s  %s' % (name, len(flows), compared, '-' if not reference else '%.4f' % agree,
+        print('%-42s %9d %9d %8s  %s' % (name, len(flows), compared, '-' if not reference else '%.4f' % agree,
                                          per_server(flows)))
     print('one real server for all ports of a client address: without mh-port %.2f, with mh-port %.2f'
           % (one_server_per_client(cases['without mh-port']), one_server_per_client(cases['ref'])))
