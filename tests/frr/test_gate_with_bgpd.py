@@ -5,8 +5,6 @@ IPVS is stood in for (the gate's ipvsadm answer); vtysh, bgpd, zebra and ip are 
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import json
 import os
 import shutil
@@ -18,13 +16,10 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'unit', 'roles'))
 
-from bgp_render import ROLE, render  # noqa: E402
+from bgp_render import load_gate, render  # noqa: E402
 
 NAMESPACE = 'lvs-frr-test'
-_LOADER = importlib.machinery.SourceFileLoader('lvs_cluster_bgp_gate', os.path.join(ROLE, 'files',
-                                                                                    'lvs-cluster-bgp-gate'))
-gate = importlib.util.module_from_spec(importlib.util.spec_from_loader(_LOADER.name, _LOADER))
-_LOADER.exec_module(gate)
+gate = load_gate()
 WEB = {'name': 'web', 'vip': '203.0.113.10', 'port': 80, 'announce': 'bgp', 'realservers': [{'address': '192.0.2.11'}]}
 BGP = {'asn': 65010, 'routers': [{'address': '192.0.2.1', 'asn': 65000}]}
 LIVE = 'TCP  203.0.113.10:80 mh (mh-fallback,mh-port)\n  -> 192.0.2.11:80                Route   1      0          0\n'

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import json
 import os
 
@@ -31,3 +33,12 @@ def render(services, bgp, template='frr.conf.j2', **overrides):
                                      trim_blocks=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
     environment.filters['to_nice_json'] = lambda value: json.dumps(value, indent=4, sort_keys=True)
     return environment.get_template(template).render(variables)
+
+
+def load_gate():
+    """Return the role's health gate script (files/lvs-cluster-bgp-gate) as a module."""
+    loader = importlib.machinery.SourceFileLoader('lvs_cluster_bgp_gate', os.path.join(ROLE, 'files',
+                                                                                       'lvs-cluster-bgp-gate'))
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    loader.exec_module(module)
+    return module

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
-from pathlib import Path
+import os
+import sys
 
 import pytest
 
-GATE_PATH = Path(__file__).resolve().parents[3] / 'roles' / 'bgp_director' / 'files' / 'lvs-cluster-bgp-gate'
-_LOADER = importlib.machinery.SourceFileLoader('lvs_cluster_bgp_gate', str(GATE_PATH))
-gate = importlib.util.module_from_spec(importlib.util.spec_from_loader(_LOADER.name, _LOADER))
-_LOADER.exec_module(gate)
+sys.path.insert(0, os.path.dirname(__file__))
+
+from bgp_render import load_gate  # noqa: E402
+
+gate = load_gate()
 
 IPVSADM = """IP Virtual Server version 1.2.1 (size=4096)
 Prot LocalAddress:Port Scheduler Flags
