@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'unit', 'roles'))
 
-from bgp_render import render, role_defaults  # noqa: E402,F401  (render: for the tests of this directory)
+from bgp_render import role_defaults  # noqa: E402
 
 
 def dry_run(text):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import dry_run, render
+from conftest import dry_run
+from bgp_render import render  # tests/unit/roles, on the path through conftest
 
 V4 = {'name': 'web', 'vip': '203.0.113.10', 'port': 80, 'announce': 'bgp', 'realservers': [{'address': '192.0.2.11'}]}
 V6 = {'name': 'web6', 'vip': '2001:db8::10', 'port': 80, 'announce': 'bgp',

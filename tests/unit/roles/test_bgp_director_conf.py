@@ -105,8 +105,8 @@ exit
 
 
 def test_the_gate_configuration_lists_each_vip_with_its_services():
-    text = render([WEB, dict(WEB, name='tls', port=443)], {'asn': 65010, 'routers': [{'address': '192.0.2.1',
-                                                                                        'asn': 65000}]},
+    bgp = {'asn': 65010, 'routers': [{'address': '192.0.2.1', 'asn': 65000}]}
+    text = render([WEB, dict(WEB, name='tls', port=443)], bgp,
                   template='lvs-cluster-bgp-gate.json.j2', bgp_director_check_command='curl -fs localhost/health')
     assert json.loads(text) == {'asn': 65010, 'interval': 1, 'check': 'curl -fs localhost/health', 'vips': [
         {'vip': '203.0.113.10', 'prefix': 32, 'family': 'ipv4',

@@ -24,8 +24,10 @@ def service(**changes):
     return dict((key, value) for key, value in dict(WEB, **changes).items() if value is not None)
 
 
-def settings(services, bgp=BGP, host='director1', resolve=True):
-    return validated_bgp(validated_model(services, HOSTVARS), bgp, host, HOSTVARS[host], resolve)
+def settings(services, bgp=..., host='director1', resolve=True):
+    """Return the BGP settings of host for services, with lvs_bgp BGP unless bgp is given (None: undefined)."""
+    return validated_bgp(validated_model(services, HOSTVARS), BGP if bgp is ... else bgp, host, HOSTVARS[host],
+                         resolve)
 
 
 def test_an_announced_service_defaults_to_maglev_hashing_with_ports_and_fallback():
@@ -49,8 +51,8 @@ def test_the_settings_of_a_director_gather_its_vips_services_and_routers():
     result = settings(model)
     assert result['asn'] == 65010 and result['router_id'] == '192.0.2.2' and result['bfd'] is True
     assert result['vips'] == [
-        {'vip': '203.0.113.10', 'prefix': 32, 'family': 'ipv4', 'services': ['TCP 203.0.113.10:80',
-                                                                              'TCP 203.0.113.10:443']},
+        {'vip': '203.0.113.10', 'prefix': 32, 'family': 'ipv4',
+         'services': ['TCP 203.0.113.10:80', 'TCP 203.0.113.10:443']},
         {'vip': '2001:db8::10', 'prefix': 128, 'family': 'ipv6', 'services': ['UDP [2001:db8::10]:80']}]
     assert result['routers'] == [
         {'address': '192.0.2.1', 'family': 'ipv4', 'asn': 65000, 'bfd': True},
@@ -86,7 +88,7 @@ def test_every_bad_service_value_names_its_path(changes, says):
     assert bad_service(**changes).startswith(says)
 
 
-def bad_bgp(bgp=BGP, host='director1', model=None, resolve=True):
+def bad_bgp(bgp=..., host='director1', model=None, resolve=True):
     with pytest.raises(AnsibleFilterError) as error:
         settings(model or [service()], bgp, host, resolve)
     return str(error.value)
