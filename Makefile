@@ -13,13 +13,13 @@ export PYTHONPATH := $(CURDIR)/$(COLLECTIONS)
 LAB := python3 lab/lab.py
 SCENARIOS ?=
 
-.PHONY: help host-deps venv collection lint sanity sanity-matrix unit units keepalived-config docs-lint changelog-lint changelog dist \
+.PHONY: help host-deps venv collection lint sanity sanity-matrix unit units keepalived-config frr-config docs-lint changelog-lint changelog dist \
 	galaxy-import install-test lab-up lab-down lab-status integration molecule demo benchmark benchmark-cluster test clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-host-deps: ## Install the Debian packages the host side needs (qemu, debootstrap, keepalived for config tests)
+host-deps: ## Install the Debian packages the host side needs (qemu, debootstrap, keepalived and frr for config tests)
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends $$(grep -hv '^#' lab/host-packages.txt tests/host-packages.txt) >/dev/null
 
@@ -55,6 +55,9 @@ units: venv ## ansible-test units in its own venv with tests/unit/requirements.t
 keepalived-config: venv collection ## Every keepalived.conf the keepalived_ha role can render, through keepalived -t (host)
 	$(BIN)/python -m pytest -q tests/keepalived
 
+frr-config: venv collection ## Every frr.conf the bgp_director role can render, through FRR's vtysh --dryrun (host)
+	$(BIN)/python -m pytest -q tests/frr
+
 docs-lint: venv ## antsibull-docs lint of every plugin's and role's documentation
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
 
@@ -88,7 +91,7 @@ integration: venv collection ## Module integration tests on the lab's real kerne
 molecule: venv collection ## Every molecule scenario on the lab (or SCENARIOS="ha nat"), logs in build/logs
 	source <($(LAB) env) && tests/molecule/run $(BIN) $(SCENARIOS)
 
-HOST_TOOLS := qemu-system-x86_64 qemu-img debootstrap mkfs.ext4 keepalived
+HOST_TOOLS := qemu-system-x86_64 qemu-img debootstrap mkfs.ext4 keepalived vtysh
 
 demo: ## From a fresh Debian machine (as root): host packages, venv, lab, the cluster with site.yml, then verify.yml
 	@missing=$$(for tool in $(HOST_TOOLS); do command -v $$tool >/dev/null || echo $$tool; done); \
@@ -108,7 +111,7 @@ benchmark-cluster: venv collection lab-up ## Print site.yml vs ping and the data
 STAGE := tests/stage
 export STAGE_TIMES := $(CURDIR)/build/stage-times.tsv
 
-HOST_CHECKS := lint sanity sanity-matrix unit units keepalived-config docs-lint changelog-lint galaxy-import install-test
+HOST_CHECKS := lint sanity sanity-matrix unit units keepalived-config frr-config docs-lint changelog-lint galaxy-import install-test
 
 test: venv collection ## Everything CI runs: host-side checks beside the lab; integration beside the scenarios
 	[ -n "$${CI:-}" ] || rm -f $(STAGE_TIMES)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.lvs.cluster.plugins.plugin_utils._lvs_model import validated_model
+from ansible_collections.lvs.cluster.plugins.plugin_utils._lvs_model import validated_bgp, validated_model
 
 
 class ActionModule(ActionBase):
@@ -27,6 +27,9 @@ class ActionModule(ActionBase):
                                                  '(see docs/data-model.md) or pass services')
         try:
             checked = validated_model(services, task_vars.get('hostvars', {}), resolve=False)
+            if task_vars.get('inventory_hostname') in task_vars.get('groups', {}).get('directors', []):
+                validated_bgp(checked, task_vars.get('lvs_bgp'), task_vars['inventory_hostname'], task_vars,
+                              resolve=False)
         except AnsibleError as error:
             return dict(result, failed=True, msg=error.message)
         return dict(result, changed=False, msg='%d services and %d real servers are valid' % (

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.lvs.cluster.plugins.plugin_utils._lvs_model import MODEL, validated_model, vip_interface
+from ansible_collections.lvs.cluster.plugins.plugin_utils._lvs_model import (
+    MODEL, validated_bgp, validated_model, vip_interface,
+)
 
 KEY_FIELDS = ('protocol', 'port', 'fwmark', 'family')
 VIP_KEYS = ('vip', 'vip_interface', 'vip_label')
@@ -31,9 +33,24 @@ def ipvs_services(services, hostvars, owner='director', keys_only=False):
 
 
 def service_vips(services, hostvars, owner='director'):
-    """Return the VIPs of owner's services: vip, vip_prefix (the default filled in), vip_interface, vip_label."""
-    return [dict(((key, checked.service[key]) for key in VIP_KEYS if key in checked.service),
-                 vip_prefix=checked.vip_prefix) for checked in _owned(services, hostvars, owner, resolve=False)]
+    """Return the VIPs of owner's services: vip, vip_prefix (the default filled in), vip_interface, vip_label.
+
+    An announced VIP (announce: bgp) goes on lo unless vip_interface says otherwise: BGP routes it to the director.
+    """
+    vips = []
+    for checked in _owned(services, hostvars, owner, resolve=False):
+        vip = dict(((key, checked.service[key]) for key in VIP_KEYS if key in checked.service),
+                   vip_prefix=checked.vip_prefix)
+        if 'announce' in checked.service:
+            vip.setdefault('vip_interface', 'lo')
+        vips.append(vip)
+    return vips
+
+
+def bgp_director(services, hostvars, inventory_hostname, bgp):
+    """Return the BGP settings of director inventory_hostname for the services it announces (see validated_bgp)."""
+    return validated_bgp(validated_model(services, hostvars), bgp, inventory_hostname,
+                         hostvars[inventory_hostname])
 
 
 def realserver_vips(services, hostvars, inventory_hostname):
@@ -149,4 +166,4 @@ class FilterModule:
         return {'ipvs_services': ipvs_services, 'service_vips': service_vips, 'realserver_vips': realserver_vips,
                 'vip_interface': vip_interface, 'director_vip_addresses': director_vip_addresses,
                 'realserver_vip_addresses': realserver_vip_addresses, 'realserver_maintenance': realserver_maintenance,
-                'realserver_live': realserver_live}
+                'realserver_live': realserver_live, 'bgp_director': bgp_director}

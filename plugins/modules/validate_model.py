@@ -18,6 +18,8 @@ description:
     first play of C(playbooks/site.yml) does.
   - "The first bad value fails the task with its path in the model, for example
     C(lvs_virtual_services[3].realservers[1].weight: 70000 is not valid; expected an integer from 0 to 65535)."
+  - On a host of the C(directors) group, also checks C(lvs_bgp) (the upstream routers of the services with
+    C(announce=bgp)) and the host's C(lvs_bgp_asn) and C(lvs_bgp_router_id).
   - Real servers named by an inventory host whose address is not known yet (before facts are gathered) are checked
     as an IPv4 address; the roles check the model again with the gathered addresses.
 extends_documentation_fragment:

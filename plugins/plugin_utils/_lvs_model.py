@@ -30,6 +30,7 @@ SERVICE_KEYS = {
     'name', 'vip', 'vip_prefix', 'vip_interface', 'vip_label', 'protocol', 'port', 'fwmark', 'family', 'scheduler',
     'scheduler_flags', 'persistence_timeout', 'persistence_netmask', 'one_packet', 'forwarding', 'tunnel_type',
     'tunnel_port', 'tunnel_checksum', 'owner', 'health_check', 'realservers', 'sorry_server', 'keepalived',
+    'announce',
 }
 REALSERVER_KEYS = {'host', 'address', 'port', 'weight', 'upper_threshold', 'lower_threshold', 'state'}
 PASSED_TO_IPVS = ('protocol', 'port', 'fwmark', 'family', 'scheduler', 'scheduler_flags', 'persistence_timeout',
@@ -38,6 +39,15 @@ FORWARDING_KEYS = ('forwarding', 'tunnel_type', 'tunnel_port', 'tunnel_checksum'
 FORWARDING_OPTIONS = dict((key, REALSERVER_OPTIONS[key]) for key in FORWARDING_KEYS)
 PASSED_FROM_REALSERVER = ('port', 'weight', 'upper_threshold', 'lower_threshold', 'state')
 OWNERS = ('director', 'keepalived')
+# announce: bgp - every director announces the VIP over BGP and serves it at once (ECMP upstream), so they must all
+# pick the same real server for a flow: a consistent hash, whose flags default to hashing the ports too and to
+# the next real server when the hashed one has weight 0 or is overloaded.
+ANNOUNCERS = ('bgp',)
+CONSISTENT_HASH_FLAGS = {'mh': ['mh-port', 'mh-fallback'], 'sh': ['sh-port', 'sh-fallback']}
+BGP_KEYS = {'asn', 'routers'}
+ROUTER_KEYS = {'address', 'asn', 'password', 'bfd'}
+MAX_ASN = 4294967295
+MAX_TCP_MD5_KEY = 80
 # Addresses that stand in for real servers named by host before their facts are gathered: the
 # default IPv4 address a host will have is unicast IPv4, like these (198.18.0.0/15, RFC 2544).
 _UNKNOWN_ADDRESS_BASE = ipaddress.IPv4Address('198.18.0.1')
@@ -128,13 +138,33 @@ def _checked_service(index, service, names):
     for key in ('vip_interface', 'vip_label'):
         if key in service and not (isinstance(service[key], str) and 0 < len(service[key]) <= 15):
             model_error(path + '.' + key, service[key], 'expected an interface name (1 to 15 characters)')
+    if 'announce' in service:
+        _check_announced(service, path, prefix, family)
     return settings, prefix
+
+
+def _check_announced(service, path, prefix, family):
+    """Check what an announced (active-active) service needs: director-owned, a host route, a consistent hash."""
+    if service['announce'] not in ANNOUNCERS:
+        model_error(path + '.announce', service['announce'], 'expected one of %s' % ', '.join(ANNOUNCERS))
+    if service.get('owner', 'director') != 'director':
+        model_error(path + '.owner', service['owner'], 'an announced service is owned by the director role on every '
+                    'director at once: remove owner or announce')
+    if prefix != host_bits(family):
+        model_error(path + '.vip_prefix', prefix, 'an announced VIP is a host route: expected %d or no vip_prefix'
+                    % host_bits(family))
+    if service.get('scheduler', 'mh') not in CONSISTENT_HASH_FLAGS:
+        model_error(path + '.scheduler', service['scheduler'], 'the directors of an announced service must pick the '
+                    'same real server for a flow: expected mh (Maglev hashing, the default) or sh')
 
 
 def _ipvs_item(index, service, settings, hostvars, unknown):
     """Return the ipvs_table item of one service: the VIP as address, forwarding on each real server."""
     path = '%s[%d]' % (MODEL, index)
     item = dict((key, service[key]) for key in PASSED_TO_IPVS if key in service)
+    if 'announce' in service:
+        item.setdefault('scheduler', 'mh')
+        item.setdefault('scheduler_flags', list(CONSISTENT_HASH_FLAGS[item['scheduler']]))
     if 'fwmark' not in service:
         item['address'] = service['vip']
     realservers = service.get('realservers', [])
@@ -207,3 +237,96 @@ def vip_interface(vip, facts):
                     address in ipaddress.ip_network('%s/%s' % (network['address'], prefix), strict=False):
                 return details.get('device', name).split(':')[0]
     return facts.get('default_ipv4', {}).get('interface')
+
+
+def _asn(path, value):
+    """Return value if it is an AS number (1 to 4294967295), else fail naming path."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ASN:
+        model_error(path, value, 'expected an AS number from 1 to %d' % MAX_ASN)
+    return value
+
+
+def _checked_router(index, router):
+    """Return one upstream router of lvs_bgp.routers with its family and defaults filled in."""
+    path = 'lvs_bgp.routers[%d]' % index
+    check_keys(router, ROUTER_KEYS, path)
+    for key in ('address', 'asn'):
+        if key not in router:
+            model_error('%s.%s' % (path, key), None, 'every router needs address and asn')
+    try:
+        address, family = address_checked(path + '.address', router['address'])
+    except ParameterError as error:
+        raise AnsibleFilterError(str(error))
+    checked = {'address': address, 'family': family, 'asn': _asn(path + '.asn', router['asn']),
+               'bfd': router.get('bfd', False)}
+    if not isinstance(checked['bfd'], bool):
+        model_error(path + '.bfd', router['bfd'], 'expected true or false')
+    if 'password' in router:
+        password = router['password']
+        if not isinstance(password, str) or not 0 < len(password) <= MAX_TCP_MD5_KEY or \
+                any(character.isspace() for character in password):
+            model_error(path + '.password', '(hidden)', 'expected a TCP MD5 key of 1 to %d characters without spaces'
+                        % MAX_TCP_MD5_KEY)
+        checked['password'] = password
+    return checked
+
+
+def _ipvsadm_key(key):
+    """Return how ipvsadm -Ln names a service: 'TCP 192.0.2.10:80', 'TCP [2001:db8::10]:80' or 'FWM 7'."""
+    if key.fwmark:
+        return 'FWM %d' % key.fwmark
+    address = '[%s]' % key.address if ':' in key.address else key.address
+    return '%s %s:%d' % (key.protocol.upper(), address, key.port)
+
+
+def validated_bgp(checked, bgp, hostname, variables, resolve=True):
+    """Return a director's BGP settings for the announced services of checked (validated_model's result), or None.
+
+    bgp is lvs_bgp (the upstream routers, the directors' ASN); variables are the director's host vars, which may
+    set lvs_bgp_asn and lvs_bgp_router_id (default: the default IPv4 address from its facts, needed when resolve).
+    """
+    announced = [item for item in checked if 'announce' in item.service]
+    if bgp is None and not announced:
+        return None
+    if not isinstance(bgp, dict):
+        where = ' (%s[%d] announces its VIP)' % (MODEL, announced[0].index) if announced else ''
+        model_error('lvs_bgp', bgp, 'expected a dict with routers and asn%s' % where)
+    check_keys(bgp, BGP_KEYS, 'lvs_bgp')
+    routers = bgp.get('routers')
+    if not isinstance(routers, list) or not routers:
+        model_error('lvs_bgp.routers', routers, 'expected a list of one or more upstream routers')
+    routers = [_checked_router(index, router) for index, router in enumerate(routers)]
+    seen = {}
+    for index, router in enumerate(routers):
+        if router['address'] in seen:
+            model_error('lvs_bgp.routers[%d].address' % index, router['address'],
+                        'each router may appear once (lvs_bgp.routers[%d] has it)' % seen[router['address']])
+        seen[router['address']] = index
+    host_path = "hostvars['%s']." % hostname
+    if 'lvs_bgp_asn' in variables:
+        asn = _asn(host_path + 'lvs_bgp_asn', variables['lvs_bgp_asn'])
+    elif 'asn' in bgp:
+        asn = _asn('lvs_bgp.asn', bgp['asn'])
+    else:
+        model_error('lvs_bgp.asn', None, 'the directors need an AS number: set lvs_bgp.asn or lvs_bgp_asn for each')
+    router_id = variables.get('lvs_bgp_router_id') or default_ipv4_address(variables)
+    if router_id is not None:
+        try:
+            router_id, family = address_checked(host_path + 'lvs_bgp_router_id', router_id)
+        except ParameterError as error:
+            raise AnsibleFilterError(str(error))
+        if family != 'ipv4':
+            model_error(host_path + 'lvs_bgp_router_id', router_id, 'a BGP router ID is an IPv4 address')
+    elif resolve:
+        model_error(host_path + 'lvs_bgp_router_id', None, 'set it (an IPv4 address) or gather the facts of the host')
+    vips = {}
+    for item in announced:
+        family = item.virtual.key.family
+        if not any(router['family'] == family for router in routers):
+            model_error('%s[%d].vip' % (MODEL, item.index), item.service['vip'], 'an announced %s VIP needs an %s '
+                        'router in lvs_bgp.routers' % (family.replace('ipv', 'IPv'), family.replace('ipv', 'IPv')))
+        address = str(ipaddress.ip_address(item.service['vip']))
+        vip = vips.setdefault(address, {'vip': address, 'prefix': item.vip_prefix, 'family': family, 'services': []})
+        vip['services'].append(_ipvsadm_key(item.virtual.key))
+    return {'asn': asn, 'router_id': router_id, 'routers': routers, 'vips': list(vips.values()),
+            'bfd': any(router['bfd'] for router in routers)}
