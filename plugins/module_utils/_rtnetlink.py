@@ -9,7 +9,6 @@ include/uapi/linux/rtnetlink.h, if_link.h and if_addr.h; failures raise OSError 
 
 from __future__ import annotations
 
-import errno
 import ipaddress
 import socket
 import struct
@@ -80,15 +79,12 @@ class RouteSocket:
         self._netlink.close()
 
     def link(self, name):
-        """Return the Link of the interface called name, or None when there is none."""
-        try:
-            (link,) = self._netlink.request(RTM_GETLINK, IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
-                                            + string_attr(IFLA_IFNAME, name), _link)
-        except OSError as error:
-            if error.errno == errno.ENODEV:
-                return None
-            raise
-        return link
+        """Return the Link of the interface called name, or None when there is none.
+
+        Read from the dump of every link: a name the kernel would refuse to look up (too long, say) is
+        simply not found.
+        """
+        return next((link for link in self.links() if link.name == name), None)
 
     def links(self):
         """Return the Link of every interface."""
