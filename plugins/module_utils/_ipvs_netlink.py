@@ -139,9 +139,9 @@ def _service_attrs(service):
     """A whole service (key and settings), nested in IPVS_CMD_ATTR_SERVICE."""
     key = _key_payload(service.key)
     return attr(CMD_SERVICE, key + attr(SVC_SCHED_NAME, service.scheduler.encode() + b'\0')
-                 + attr(SVC_FLAGS, struct.pack('=II', service.flag_bits(), 0xffffffff))
-                 + u32_attr(SVC_TIMEOUT, service.persistence_timeout)
-                 + attr(SVC_NETMASK, _pack_netmask(service.key.family, service.persistence_prefix)))
+                + attr(SVC_FLAGS, struct.pack('=II', service.flag_bits(), 0xffffffff))
+                + u32_attr(SVC_TIMEOUT, service.persistence_timeout)
+                + attr(SVC_NETMASK, _pack_netmask(service.key.family, service.persistence_prefix)))
 
 
 def _dest_layout(address_size, full):
@@ -352,4 +352,3 @@ class NetlinkBackend:
                             'interface': values.get(DAEMON_MCAST_IFN, b'').rstrip(b'\0').decode(),
                             'sync_id': _int(values, DAEMON_SYNC_ID)})
         return daemons
-

@@ -73,7 +73,7 @@ def test_a_label_change_goes_through_a_bridge_and_the_address_is_never_missing()
     assert routes.addresses == {('10.0.0.1', 24): 'eth0:8'}
     assert all('10.0.0.1' in present for _command, _key, _label, present in routes.steps)
     assert [step[:2] for step in routes.steps] == [('add', ('10.0.0.1', 32)), ('del', ('10.0.0.1', 24)),
-                                                ('add', ('10.0.0.1', 24)), ('del', ('10.0.0.1', 32))]
+                                                   ('add', ('10.0.0.1', 24)), ('del', ('10.0.0.1', 32))]
 
 
 def test_a_failed_change_puts_the_old_address_back():
