@@ -29,7 +29,7 @@ $(BIN)/ansible: requirements-dev.txt
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
-venv: $(BIN)/ansible ## Create .venv with ansible-core, molecule, ansible-lint, pytest, pyroute2
+venv: $(BIN)/ansible ## Create .venv with ansible-core, molecule, ansible-lint, pytest
 
 collection: ## Make the collection importable as lvs.cluster (a link under build/)
 	mkdir -p $(dir $(COLLECTION))

@@ -186,10 +186,11 @@ class FakeKernel:
 
 
 def netlink_backend(kernel):
-    """A NetlinkBackend whose socket is the fake kernel (no pyroute2 family lookup, no real socket)."""
+    """A NetlinkBackend whose socket is the fake kernel (no family lookup, no real socket)."""
     backend_class = collection_module('module_utils._ipvs_netlink').NetlinkBackend
     backend = backend_class.__new__(backend_class)
-    backend._family, backend._socket, backend._sequence = 0x20, kernel, 0
+    backend._family = 0x20
+    backend._socket = collection_module('module_utils._netlink').NetlinkSocket(kernel)
     return backend
 
 

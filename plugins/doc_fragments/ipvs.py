@@ -14,17 +14,20 @@ options:
   backend:
     description:
       - How the module talks to the kernel's IP Virtual Server.
-      - V(netlink) speaks the IPVS generic-netlink family through the Python library C(pyroute2) (0.6 or newer,
-        Debian 12's C(python3-pyroute2) is enough), with one socket for every change.
-      - V(ipvsadm) runs the C(ipvsadm) command; a whole plan is applied by one C(ipvsadm -R) process.
-      - V(auto) picks V(netlink) when C(pyroute2) imports on the target and V(ipvsadm) otherwise.
+      - V(netlink) speaks the IPVS generic-netlink family with Python's standard library alone, with one socket for
+        every change.
+      - V(ipvsadm) runs the C(ipvsadm) command; a whole plan is applied by one C(ipvsadm -R) process. Choose it to
+        have the table written by the tool operators use, or on a kernel whose IPVS has no generic-netlink family
+        (older than 2.6.28), where C(ipvsadm) falls back to socket options.
+      - V(auto) is V(netlink).
       - Both backends give the same table for the same input; the result's RV(backend) says which one ran.
     type: str
     choices: [auto, netlink, ipvsadm]
     default: auto
 requirements:
   - Linux with the C(ip_vs) kernel module (C(modprobe ip_vs)) and the C(ip_vs_<scheduler>) modules in use.
-  - C(pyroute2) >= 0.6 on the target for O(backend=netlink), or the C(ipvsadm) command for O(backend=ipvsadm).
+  - The C(ipvsadm) command on the target for O(backend=ipvsadm); O(backend=netlink) needs only Python's standard
+    library.
 """
 
     ATTRIBUTES = r"""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import gc
 import os
 import platform
-import sys
 import time
 from contextlib import contextmanager
 from dataclasses import replace
@@ -21,7 +20,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import (
 )
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_ipvsadm import IpvsadmBackend
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import SCHEDULERS, rules
-from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_netlink import HAS_PYROUTE2, NetlinkBackend
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_netlink import NetlinkBackend
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import (
     ADD_SERVICE, DELETE_REALSERVER, DELETE_SERVICE, EDIT_REALSERVER, EDIT_SERVICE, Change, apply_to_table, table_diff,
     undo_changes,
@@ -51,8 +50,6 @@ def load_ip_vs(module):
         module.run_command([modprobe, '-q', 'ip_vs'])
 
 
-NEEDS_PYROUTE2 = ('the Python library pyroute2 (0.6 or newer) in the target\'s Python (%s): install the Debian '
-                  'package python3-pyroute2, or pyroute2 from PyPI (pip install pyroute2)')
 NEEDS_IPVSADM = 'the ipvsadm command on the target: install the Debian package ipvsadm'
 
 
@@ -60,15 +57,10 @@ def open_backend(module):
     """Return the backend that module.params['backend'] asks for, or fail the module saying what to install."""
     load_ip_vs(module)
     choice = module.params['backend']
-    if choice == 'netlink' or (choice == 'auto' and HAS_PYROUTE2):
-        if not HAS_PYROUTE2:
-            module.fail_json(msg='backend=netlink needs %s.' % (NEEDS_PYROUTE2 % sys.executable))
+    if choice in ('auto', 'netlink'):
         return NetlinkBackend()
     if module.get_bin_path('ipvsadm') is None:
-        if choice == 'ipvsadm':
-            module.fail_json(msg='backend=ipvsadm needs %s.' % NEEDS_IPVSADM)
-        module.fail_json(msg='neither backend is available on the target: the netlink backend needs %s; the ipvsadm '
-                             'backend needs %s.' % (NEEDS_PYROUTE2 % sys.executable, NEEDS_IPVSADM))
+        module.fail_json(msg='backend=ipvsadm needs %s.' % NEEDS_IPVSADM)
     return IpvsadmBackend(module)
 
 

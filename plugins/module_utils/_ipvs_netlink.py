@@ -4,12 +4,12 @@
 """The netlink backend: the kernel's IPVS generic-netlink family.
 
 Private to the lvs.cluster collection; not a public API.
-pyroute2 resolves the IPVS family id (its generic-netlink discovery, stable since 0.6; Debian 12's
-python3-pyroute2 0.7.2 is enough). The messages are coded here, as the kernel's
-include/uapi/linux/ip_vs.h declares them, because pyroute2's IPVS classes (0.8.1 to 0.9.7) map
-"update" to the kernel's DELETE, encode the GUE port in host byte order, send IPv6 services without
-the netmask the kernel requires and have no timeouts or daemons, and because its generic attribute
-coder costs about 0.2 ms a message, minutes for a table of 40,000 entries under emulation.
+Only Python's standard library: the family id comes from the generic-netlink controller
+(CTRL_CMD_GETFAMILY) and the messages are coded here, as the kernel's include/uapi/linux/ip_vs.h
+declares them, over _netlink's socket. (pyroute2's IPVS classes, 0.8.1 to 0.9.7, map "update" to the
+kernel's DELETE, encode the GUE port in host byte order, send IPv6 services without the netmask the
+kernel requires and have no timeouts or daemons; its generic attribute coder costs about 0.2 ms a
+message, minutes for a table of 40,000 entries under emulation, and importing it about 4 s there.)
 """
 
 from __future__ import annotations
@@ -32,15 +32,9 @@ from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import (
     PRIVILEGE_ERRNOS, RACES, ApplyError, IPVSError, IPVSPermissionError, IPVSUnavailable, TableChanged, kernel_reason,
     read_consistently, refusal,
 )
-
-try:
-    from pyroute2.netlink import genlmsg
-    from pyroute2.netlink.exceptions import NetlinkError
-    from pyroute2.netlink.generic import GenericNetlinkSocket
-except ImportError:
-    HAS_PYROUTE2 = False
-else:
-    HAS_PYROUTE2 = True
+from ansible_collections.lvs.cluster.plugins.module_utils._netlink import (
+    NLM_F_ACK, NLM_F_DUMP, NetlinkSocket, attr, parse_attrs, string_attr, u16_attr, u32_attr,
+)
 
 IPVS_CMD = {
     ADD_SERVICE: 1, EDIT_SERVICE: 2, DELETE_SERVICE: 3, 'get-service': 4,
@@ -67,20 +61,13 @@ STATS_FIELDS = ('connections', 'in_packets', 'out_packets', 'in_bytes', 'out_byt
                 'in_bytes_per_second', 'out_bytes_per_second')
 DAEMON_STATES = {1: 'master', 2: 'backup'}
 NETLINK_GENERIC = 16
-NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
-NLMSG_ERROR = 2
-NLMSG_DONE = 3
-NLMSG_HEADER = 16
 GENL_HEADER = 4
-SO_RCVBUFFORCE = 33
-RECEIVE_BUFFER = 4 * 1024 * 1024
-WRITE_WINDOW = 256
-_ATTR_HEADER = struct.Struct('=HH')
-# parse_attrs' learnt layouts: size of a run of attributes -> (Struct, lengths, types, types without flags).
-_LAYOUTS = {}
-MAX_LAYOUTS = 256
-_NLMSG_HEADER = struct.Struct('=IHHII')
-_ERROR_CODE = struct.Struct('=i')
+# The generic-netlink controller of include/uapi/linux/genetlink.h, which names the families' ids.
+GENL_ID_CTRL = 0x10
+CTRL_CMD_GETFAMILY = 3
+CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME = 1, 2
+IPVS_GENL_NAME = 'IPVS'
+IPVS_GENL_VERSION = 1
 # IPVS_*_ATTR_STATS64 as x86 and every other arch with unaligned access lays it out: ten u64 attributes
 # in order, no padding attributes. Anything else is read attribute by attribute.
 _STATS64 = struct.Struct('=' + 'HHQ' * len(STATS_FIELDS))
@@ -88,59 +75,8 @@ _STATS64_LENGTHS = (12,) * len(STATS_FIELDS)
 _STATS64_KINDS = tuple(range(1, len(STATS_FIELDS) + 1))
 
 
-def _attr(kind, payload):
-    """One netlink attribute: length, type, payload, padding to 4 bytes."""
-    length = 4 + len(payload)
-    return struct.pack('=HH', length, kind) + payload + b'\0' * (-length % 4)
-
-
-def _u16(kind, value):
-    return _attr(kind, struct.pack('=H', value))
-
-
-def _u32(kind, value):
-    return _attr(kind, struct.pack('=I', value))
-
-
 def _be16(kind, value):
-    return _attr(kind, struct.pack('>H', value))
-
-
-def parse_attrs(data):
-    """Return {type: payload bytes} of a run of netlink attributes (nested flags stripped).
-
-    The kernel sends every real server (and every service) with the same attributes in the same
-    order, so the layout of the first one of a size is kept as a Struct: a later run of that size
-    is unpacked in one call, and used only if its lengths and types are the ones learnt.
-    """
-    layout = _LAYOUTS.get(len(data))
-    if layout is not None:
-        fields = layout[0].unpack_from(data)
-        if fields[0::3] == layout[1] and fields[1::3] == layout[2]:
-            return dict(zip(layout[3], fields[2::3]))
-    return _walk_attrs(data)
-
-
-def _walk_attrs(data):
-    """parse_attrs attribute by attribute; learn the layout when the run is well formed."""
-    attrs = {}
-    offset = 0
-    end = len(data) - 4
-    unpack = _ATTR_HEADER.unpack_from
-    headers = []
-    while offset <= end:
-        length, kind = unpack(data, offset)
-        if length < 4:
-            return attrs
-        attrs[kind & 0x3fff] = data[offset + 4:offset + length]
-        headers.append((length, kind, ((length + 3) & ~3) - length))
-        offset += (length + 3) & ~3
-    if headers and offset == len(data) and len(_LAYOUTS) < MAX_LAYOUTS:
-        _LAYOUTS[len(data)] = (
-            struct.Struct('=' + ''.join('HH%ds%dx' % (length - 4, pad) for length, _kind, pad in headers)),
-            tuple(length for length, _kind, _pad in headers), tuple(kind for _length, kind, _pad in headers),
-            tuple(kind & 0x3fff for _length, kind, _pad in headers))
-    return attrs
+    return attr(kind, struct.pack('>H', value))
 
 
 def _int(attrs, kind, default=0):
@@ -187,25 +123,25 @@ def _stats(data):
 
 def _key_payload(key):
     """The attributes that name a service (what IPVS_CMD_ATTR_SERVICE nests)."""
-    attrs = _u16(SVC_AF, FAMILIES[key.family])
+    attrs = u16_attr(SVC_AF, FAMILIES[key.family])
     if key.fwmark:
-        return attrs + _u32(SVC_FWMARK, key.fwmark)
-    return (attrs + _u16(SVC_PROTOCOL, PROTOCOL_NUMBERS[key.protocol])
-            + _attr(SVC_ADDR, _pack_address(key.family, key.address)) + _be16(SVC_PORT, key.port))
+        return attrs + u32_attr(SVC_FWMARK, key.fwmark)
+    return (attrs + u16_attr(SVC_PROTOCOL, PROTOCOL_NUMBERS[key.protocol])
+            + attr(SVC_ADDR, _pack_address(key.family, key.address)) + _be16(SVC_PORT, key.port))
 
 
 def _key_attrs(key):
     """The attributes that name a service, nested in IPVS_CMD_ATTR_SERVICE."""
-    return _attr(CMD_SERVICE, _key_payload(key))
+    return attr(CMD_SERVICE, _key_payload(key))
 
 
 def _service_attrs(service):
     """A whole service (key and settings), nested in IPVS_CMD_ATTR_SERVICE."""
     key = _key_payload(service.key)
-    return _attr(CMD_SERVICE, key + _attr(SVC_SCHED_NAME, service.scheduler.encode() + b'\0')
-                 + _attr(SVC_FLAGS, struct.pack('=II', service.flag_bits(), 0xffffffff))
-                 + _u32(SVC_TIMEOUT, service.persistence_timeout)
-                 + _attr(SVC_NETMASK, _pack_netmask(service.key.family, service.persistence_prefix)))
+    return attr(CMD_SERVICE, key + attr(SVC_SCHED_NAME, service.scheduler.encode() + b'\0')
+                + attr(SVC_FLAGS, struct.pack('=II', service.flag_bits(), 0xffffffff))
+                + u32_attr(SVC_TIMEOUT, service.persistence_timeout)
+                + attr(SVC_NETMASK, _pack_netmask(service.key.family, service.persistence_prefix)))
 
 
 def _dest_layout(address_size, full):
@@ -282,61 +218,59 @@ def _realserver_from_attrs(values, service_family, stats=True):
     )
 
 
+def _genl_attrs(data, start, end):
+    """The top-level attributes of one generic-netlink message in data[start:end] (its genl header skipped)."""
+    return parse_attrs(data[start + GENL_HEADER:end])
+
+
+def _genl_body(command, attrs):
+    """A generic-netlink header (command, version 1) followed by attrs."""
+    return struct.pack('=BBH', command, IPVS_GENL_VERSION, 0) + attrs
+
+
 class NetlinkBackend:
     """Reads and writes the IPVS table over one generic-netlink socket.
 
-    The socket is a plain netlink socket, so that a plan's writes are pipelined: a window of
-    requests goes out in one send and their acknowledgements come back together.
+    A plan's writes are pipelined: a window of requests goes out in one send and their
+    acknowledgements come back together.
     """
 
     name = 'netlink'
     unwritable_tunnel_types = ()
 
     def __init__(self):
-        self._family = _ipvs_family_id()
         try:
-            self._socket = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
-            self._socket.bind((0, 0))
+            self._socket = NetlinkSocket.open(NETLINK_GENERIC)
         except OSError as error:
             raise IPVSError('opening a generic-netlink socket failed: %s' % (error.strerror or error))
         try:
-            self._socket.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RECEIVE_BUFFER)
-        except OSError:
-            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-        self._sequence = 0
+            self._family = self._ipvs_family_id()
+        except IPVSError:
+            self._socket.close()
+            raise
 
     def close(self):
         self._socket.close()
 
-    def _encode(self, command, attrs, flags):
-        """Return (sequence, bytes) of one request: netlink header, generic-netlink header, attributes."""
-        self._sequence += 1
-        body = struct.pack('=BBH', IPVS_CMD[command], 1, 0) + attrs
-        return self._sequence, struct.pack('=IHHII', NLMSG_HEADER + len(body), self._family, flags,
-                                           self._sequence, 0) + body
+    def _ipvs_family_id(self):
+        """Return the generic-netlink id of the IPVS family, or raise IPVSUnavailable when the kernel lacks it."""
+        step = 'looking up the IPVS netlink family'
+        try:
+            replies = self._socket.request(GENL_ID_CTRL, _genl_body(CTRL_CMD_GETFAMILY, string_attr(
+                CTRL_ATTR_FAMILY_NAME, IPVS_GENL_NAME)), _genl_attrs)
+        except OSError as error:
+            if error.errno == errno.ENOENT:
+                raise IPVSUnavailable()
+            raise IPVSError('%s failed: %s' % (step, kernel_reason(error.errno) if error.errno else error))
+        family = _int(replies[0], CTRL_ATTR_FAMILY_ID) if replies else 0
+        if not family:
+            raise IPVSError('%s failed: the kernel answered without a family id' % step)
+        return family
 
     def _exchange(self, requests, dump=False):
-        """Send requests, a list of (command, attribute bytes), a window at a time; return (replies, errors).
-
-        replies has, for each request sent, the {type: payload} of the top-level attributes of each of its
-        answers; errors maps the index of each request the kernel refused to its errno. No window is sent
-        after one with a refusal (the kernel goes on with the rest of a window after refusing a request).
-        Dumps go one at a time (a netlink socket runs one dump at a time). Raises OSError as the socket does.
-        """
-        window = 1 if dump else WRITE_WINDOW
-        flags = NLM_F_REQUEST | (NLM_F_DUMP if dump else NLM_F_ACK)
-        replies = []
-        errors = {}
-        for start in range(0, len(requests), window):
-            batch = requests[start:start + window]
-            sequences, payload = zip(*(self._encode(command, attrs, flags) for command, attrs in batch))
-            self._socket.send(b''.join(payload))
-            answers, refused = self._receive(dict((sequence, index) for index, sequence in enumerate(sequences)))
-            replies.extend(answers)
-            errors.update((start + index, code) for index, code in refused.items())
-            if errors:
-                break
-        return replies, errors
+        """Send requests, a list of (command, attribute bytes); return (replies, errors) as NetlinkSocket.exchange."""
+        return self._socket.exchange([(self._family, _genl_body(IPVS_CMD[command], attrs)) for command, attrs in requests],
+                                     _genl_attrs, NLM_F_DUMP if dump else NLM_F_ACK)
 
     def _query(self, command, attrs, step, dump=True):
         """Return the replies to one read request; raise IPVSError naming step if it fails."""
@@ -351,28 +285,6 @@ class NetlinkBackend:
                 raise TableChanged('%s failed: %s' % (step, kernel_reason(errors[0])))
             raise IPVSError('%s failed: %s' % (step, kernel_reason(errors[0])))
         return replies[0]
-
-    def _receive(self, pending):
-        """Read until every sequence in pending (sequence -> index) is answered; return (replies, errors)."""
-        answers = [[] for _sequence in pending]
-        errors = {}
-        unpack_header = _NLMSG_HEADER.unpack_from
-        while pending:
-            data = self._socket.recv(RECEIVE_BUFFER)
-            offset = 0
-            while offset < len(data):
-                length, kind, _flags, sequence, _pid = unpack_header(data, offset)
-                index = pending.get(sequence)
-                if index is not None:
-                    if kind in (NLMSG_ERROR, NLMSG_DONE):
-                        code = -_ERROR_CODE.unpack_from(data, offset + NLMSG_HEADER)[0]
-                        if code:
-                            errors[index] = code
-                        del pending[sequence]
-                    else:
-                        answers[index].append(parse_attrs(data[offset + NLMSG_HEADER + GENL_HEADER:offset + length]))
-                offset += (length + 3) & ~3
-        return answers, errors
 
     def read_table(self, stats=True):
         """Return the live table as a dict ServiceKey -> VirtualService, with counters, and stats unless told not."""
@@ -440,22 +352,3 @@ class NetlinkBackend:
                             'interface': values.get(DAEMON_MCAST_IFN, b'').rstrip(b'\0').decode(),
                             'sync_id': _int(values, DAEMON_SYNC_ID)})
         return daemons
-
-
-def _ipvs_family_id():
-    """Return the generic-netlink id of the IPVS family, or raise IPVSUnavailable when the kernel lacks it."""
-    try:
-        resolver = GenericNetlinkSocket()
-    except OSError as error:
-        raise IPVSError('opening a generic-netlink socket failed: %s' % (error.strerror or error))
-    try:
-        resolver.bind('IPVS', genlmsg)
-        return resolver.prid
-    except NetlinkError as error:
-        if error.code == errno.ENOENT:
-            raise IPVSUnavailable()
-        raise IPVSError('looking up the IPVS netlink family failed: %s' % kernel_reason(error.code))
-    except OSError as error:
-        raise IPVSError('looking up the IPVS netlink family failed: %s' % (error.strerror or error))
-    finally:
-        resolver.close()

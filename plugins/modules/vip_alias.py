@@ -11,7 +11,7 @@ short_description: A virtual IP on an interface, through netlink
 version_added: 0.1.0
 description:
   - Adds or removes an address on an interface (or several with O(addresses)), as C(ip address add/del) would,
-    through netlink (pyroute2).
+    through netlink, with only Python's standard library on the target.
   - On a director, the VIP goes on the client-facing NIC with its real prefix and, for IPv4, an optional label in
     the old C(eth0:8) style. On a DR real server it is hidden on C(lo) as a /32 (/128 for IPv6); on a TUN real
     server it goes on C(tunl0).
@@ -26,8 +26,6 @@ author:
   - lvs.cluster developers (@lvs-cluster)
 extends_documentation_fragment:
   - lvs.cluster.ipvs.attributes
-requirements:
-  - pyroute2 >= 0.6 on the target (Debian 12's python3-pyroute2 is enough).
 options:
   address:
     description:
@@ -162,26 +160,16 @@ import ipaddress
 import os
 import re
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.cluster.plugins.module_utils._persist import (
     file_diff, read_text, remove_if_present, write_if_changed,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import ParameterError
-
-try:
-    from pyroute2 import IPRoute
-    from pyroute2.netlink.exceptions import NetlinkError
-except ImportError:
-    NetlinkError = OSError
-    HAS_PYROUTE2 = False
-else:
-    HAS_PYROUTE2 = True
+from ansible_collections.lvs.cluster.plugins.module_utils._rtnetlink import IFA_F_NODAD, RouteSocket
 
 SCOPES = {'global': 0, 'link': 253, 'host': 254}
 SCOPE_NAMES = dict((number, name) for name, number in SCOPES.items())
-IFA_F_NODAD = 0x02
-IFF_UP = 0x1
 IPV6_DISABLED = '/proc/sys/net/ipv6/conf/%s/disable_ipv6'
 
 
@@ -233,19 +221,14 @@ def wanted_addresses(params):
     return wanted
 
 
-def current_addresses(ipr, index, interface):
+def current_addresses(routes, index, interface):
     """Return {address: (interface object, label, scope name)} for the interface's addresses.
 
     The kernel labels every IPv4 address with the interface name; that counts as no label.
     """
-    found = {}
-    for message in ipr.get_addr(index=index):
-        text = message.get_attr('IFA_LOCAL') or message.get_attr('IFA_ADDRESS')
-        entry = ipaddress.ip_interface('%s/%d' % (text, message['prefixlen']))
-        label = message.get_attr('IFA_LABEL')
-        found[entry.ip] = (entry, None if label == interface else label,
-                           SCOPE_NAMES.get(message['scope'], 'global'))
-    return found
+    return dict((found.interface.ip, (found.interface, None if found.label == interface else found.label,
+                                      SCOPE_NAMES.get(found.scope, 'global')))
+                for found in routes.addresses(index))
 
 
 def describe(entry, label, scope):
@@ -257,18 +240,12 @@ def describe(entry, label, scope):
     return ' '.join(words)
 
 
-def add_options(index, entry, label, scope):
-    options = dict(index=index, address=str(entry.ip), mask=entry.network.prefixlen)
-    if label:
-        options['label'] = label
-    if scope:
-        options['scope'] = SCOPES[scope]
-    if entry.version == 6:
-        options['flags'] = IFA_F_NODAD
-    return options
+def add_address(routes, index, entry, label, scope):
+    """Add entry (an ipaddress interface) with its label and scope name (None: the default); IPv6 without DAD."""
+    routes.add_address(index, entry, label, SCOPES[scope] if scope else 0, IFA_F_NODAD if entry.version == 6 else 0)
 
 
-def replace_address(ipr, index, current, wanted):
+def replace_address(routes, index, current, wanted):
     """Put wanted in place of current (same address) with no moment where the address is missing.
 
     The kernel keys an address by address and prefix length and keeps the label and scope of an existing
@@ -281,18 +258,18 @@ def replace_address(ipr, index, current, wanted):
     if wanted[0].network.prefixlen == old.network.prefixlen:
         prefix = old.max_prefixlen if old.network.prefixlen != old.max_prefixlen else old.max_prefixlen - 1
         bridge = ipaddress.ip_interface('%s/%d' % (old.ip, prefix))
-        ipr.addr('add', **add_options(index, bridge, None, current[2] if current[2] != 'global' else None))
-        ipr.addr('del', index=index, address=str(old.ip), mask=old.network.prefixlen)
+        add_address(routes, index, bridge, None, current[2] if current[2] != 'global' else None)
+        routes.delete_address(index, old)
         try:
-            ipr.addr('add', **add_options(index, *wanted))
-        except NetlinkError:
-            ipr.addr('add', **add_options(index, *current))
+            add_address(routes, index, *wanted)
+        except OSError:
+            add_address(routes, index, *current)
             raise
         finally:
-            ipr.addr('del', index=index, address=str(bridge.ip), mask=bridge.network.prefixlen)
+            routes.delete_address(index, bridge)
     else:
-        ipr.addr('add', **add_options(index, *wanted))
-        ipr.addr('del', index=index, address=str(old.ip), mask=old.network.prefixlen)
+        add_address(routes, index, *wanted)
+        routes.delete_address(index, old)
 
 
 def persist(module, interface, wanted, present):
@@ -308,46 +285,47 @@ def persist(module, interface, wanted, present):
     return write_if_changed(module, path, line), [file_diff(path, before, line)]
 
 
-def interface_index(module, ipr, interface, where):
-    """Return the interface's index, or fail naming the existing interfaces."""
-    indexes = ipr.link_lookup(ifname=interface)
-    if not indexes:
-        names = sorted(link.get_attr('IFLA_IFNAME') for link in ipr.get_links())
+def interface_link(module, routes, interface, where):
+    """Return the interface's Link (index, name, up), or fail naming the existing interfaces."""
+    link = routes.link(interface)
+    if link is None:
+        names = sorted(other.name for other in routes.links())
         module.fail_json(msg='%sinterface: %r is not valid; no such interface (existing: %s)' % (
             where, interface, ', '.join(names)), parameter=where + 'interface')
-    return indexes[0]
+    return link
 
 
-def converge(module, ipr, interface, wanted, where, present):
+def converge(module, routes, interface, wanted, where, present):
     """Bring one address on one interface to the wanted state; return (changed, addresses after, diff entry)."""
-    index = interface_index(module, ipr, interface, where)
+    link = interface_link(module, routes, interface, where)
+    index = link.index
     if present and wanted[0].version == 6 and read_text(IPV6_DISABLED % interface) == '1\n':
         module.fail_json(msg='%saddress: %s cannot go on %s: IPv6 is disabled there (net.ipv6.conf.%s.disable_ipv6 = '
                              '1, as Docker leaves it in containers); enable IPv6 on the interface first' % (
                                  where, wanted[0], interface, interface), parameter=where + 'address')
-    addresses = current_addresses(ipr, index, interface)
+    addresses = current_addresses(routes, index, interface)
     current = addresses.get(wanted[0].ip)
     matches = current is not None and current[0] == wanted[0] and current[1] == wanted[1] and \
         wanted[2] in (None, current[2])
-    down = present and not ipr.get_links(index)[0]['flags'] & IFF_UP
+    down = present and not link.up
     address_changed = (present and not matches) or (not present and current is not None)
     changed = address_changed or down
     if changed and not module.check_mode:
         try:
             if down:
-                ipr.link('set', index=index, state='up')
+                routes.set_up(index)
             if address_changed and not present:
-                ipr.addr('del', index=index, address=str(current[0].ip), mask=current[0].network.prefixlen)
+                routes.delete_address(index, current[0])
             elif address_changed and current is None:
-                ipr.addr('add', **add_options(index, *wanted))
+                add_address(routes, index, *wanted)
             elif address_changed:
-                replace_address(ipr, index, current, wanted)
-        except NetlinkError as error:
+                replace_address(routes, index, current, wanted)
+        except OSError as error:
             module.fail_json(msg='%s %s on %s failed: %s%s' % (
-                'adding' if present else 'deleting', describe(*wanted), interface, error.args[-1],
-                '; run the task with become: true (it needs root or CAP_NET_ADMIN)' if error.code == errno.EPERM
+                'adding' if present else 'deleting', describe(*wanted), interface, error.strerror or error,
+                '; run the task with become: true (it needs root or CAP_NET_ADMIN)' if error.errno == errno.EPERM
                 else ''))
-        addresses = current_addresses(ipr, index, interface)
+        addresses = current_addresses(routes, index, interface)
     before = ('link down\n' if down else '') + (describe(*current) + '\n' if current else '')
     after = ('link up\n' if down else '') + (describe(*wanted) + '\n' if present else '')
     diff = {'before_header': interface, 'after_header': interface, 'before': before if changed else after,
@@ -372,18 +350,20 @@ def main():
         required_one_of=[('address', 'addresses')],
         supports_check_mode=True,
     )
-    if not HAS_PYROUTE2:
-        module.fail_json(msg=missing_required_lib('pyroute2 (0.6 or newer; Debian: python3-pyroute2)'))
     try:
         wanted = wanted_addresses(module.params)
     except ParameterError as error:
         module.fail_json(msg=str(error), parameter=error.name)
     present = module.params['state'] == 'present'
     changed, interfaces, diffs = False, {}, []
-    with IPRoute() as ipr:
+    try:
+        route_socket = RouteSocket.open()
+    except OSError as error:
+        module.fail_json(msg='opening a netlink route socket failed: %s' % (error.strerror or error))
+    with route_socket as routes:
         for position, (interface, entry) in enumerate(wanted):
             where = '' if module.params['address'] is not None else 'addresses[%d].' % position
-            live_changed, interfaces[interface], diff = converge(module, ipr, interface, entry, where, present)
+            live_changed, interfaces[interface], diff = converge(module, routes, interface, entry, where, present)
             try:
                 persisted, file_diffs = persist(module, interface, entry, present) if module.params['persist'] \
                     else (False, [])

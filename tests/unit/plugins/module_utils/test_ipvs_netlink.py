@@ -8,16 +8,15 @@ import struct
 
 import pytest
 
-pytest.importorskip('pyroute2')
-
-from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_netlink as netlink  # noqa: E402
-from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import (  # noqa: E402
+from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_netlink as netlink
+from ansible_collections.lvs.cluster.plugins.module_utils import _netlink
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import (
     ApplyError, IPVSError, IPVSPermissionError, IPVSUnavailable,
 )
-from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import (  # noqa: E402
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import (
     RealServer, ServiceKey, VirtualService,
 )
-from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import plan_service  # noqa: E402
+from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import plan_service
 
 IPVS_SVC_ATTR_NETMASK = 9
 IPVS_DEST_ATTR_TUN_PORT = 14
@@ -128,7 +127,7 @@ def walk(data):
     [b'', b'\0\0', nla(5, b'') + nla(6, b'x') + b'\0\0\0', nla(5, b'') + nla(6, b'y') + b'\0\0\0'],
 ])
 def test_learnt_layouts_parse_as_attribute_by_attribute(runs):
-    netlink._LAYOUTS.clear()
+    _netlink._LAYOUTS.clear()
     for _round in range(2):
         for data in runs:
             assert netlink.parse_attrs(data) == walk(data)
@@ -139,10 +138,10 @@ def test_a_realserver_dump_decodes_the_same_with_learnt_layouts():
     payload = (netlink._realserver_attrs(RealServer('198.51.100.11', 80, weight=3), True)[4:]
                + nla(7, struct.pack('=I', 5)) + nla(8, struct.pack('=I', 6)) + nla(9, struct.pack('=I', 7))
                + nla(12, stats64))
-    netlink._LAYOUTS.clear()
+    _netlink._LAYOUTS.clear()
     first = netlink._realserver_from_attrs(netlink.parse_attrs(payload), 'ipv4')
     second = netlink._realserver_from_attrs(netlink.parse_attrs(payload), 'ipv4')
-    assert first == second and len(netlink._LAYOUTS) == 1
+    assert first == second and len(_netlink._LAYOUTS) == 1
     assert (first.address, first.port, first.weight, first.counters()) == (
         '198.51.100.11', 80, 3, dict(active_connections=5, inactive_connections=6, persistent_connections=7))
     assert first.stats == dict(zip(netlink.STATS_FIELDS, range(1000, 11000, 1000)))
@@ -173,7 +172,7 @@ class RefusingSocket:
         while offset < len(data):
             length, _kind, _flags, sequence, _pid = struct.unpack_from('=IHHII', data, offset)
             code = -self.refuse.get(self.sent, 0)
-            self.replies.append(struct.pack('=IHHII', 36, netlink.NLMSG_ERROR, 0, sequence, 0)
+            self.replies.append(struct.pack('=IHHII', 36, _netlink.NLMSG_ERROR, 0, sequence, 0)
                                 + struct.pack('=i', code) + data[offset:offset + 16])
             offset += length
             self.sent += 1
@@ -185,7 +184,7 @@ class RefusingSocket:
 
 def backend_on(sock):
     backend = netlink.NetlinkBackend.__new__(netlink.NetlinkBackend)
-    backend._family, backend._socket, backend._sequence = 0x20, sock, 0
+    backend._family, backend._socket = 0x20, _netlink.NetlinkSocket(sock)
     return backend
 
 
@@ -210,14 +209,14 @@ def test_a_refused_change_is_named_and_the_changes_the_kernel_made_are_listed():
 
 def test_no_window_is_sent_after_a_refusal():
     service = VirtualService(key=ServiceKey('ipv4', 'tcp', '192.0.2.10', 80))
-    for index in range(netlink.WRITE_WINDOW + 10):
+    for index in range(_netlink.WRITE_WINDOW + 10):
         address = '10.0.%d.%d' % divmod(index, 256)
         service.realservers[(address, 80)] = RealServer(address, 80)
     changes = plan_service(None, service)
     sock = RefusingSocket(refuse={3: errno.EINVAL})
     with pytest.raises(ApplyError) as error:
         backend_on(sock).apply(changes)
-    assert sock.sent == netlink.WRITE_WINDOW and len(error.value.applied) == netlink.WRITE_WINDOW - 1
+    assert sock.sent == _netlink.WRITE_WINDOW and len(error.value.applied) == _netlink.WRITE_WINDOW - 1
     assert 'check address' in str(error.value)
 
 

@@ -11,6 +11,8 @@ option (ansible-core's check_type_int), before any code of the collection runs.
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,6 +21,7 @@ from ansible.module_utils import basic
 
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import RealServer, ServiceKey, VirtualService
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_params import SERVICE_KEY_OPTIONS, TABLE_SERVICE_OPTIONS
+from ansible_collections.lvs.cluster.plugins.module_utils._rtnetlink import Address, Link
 from ansible_collections.lvs.cluster.plugins.modules import (
     arp_sysctl, ipvs_info, ipvs_realserver, ipvs_service, ipvs_table, vip_alias,
 )
@@ -105,13 +108,8 @@ def test_arp_sysctl_fails_or_exits_on_any_input(proc, run_module, monkeypatch, t
     check()
 
 
-class FakeMessage(dict):
-    def get_attr(self, name):
-        return self['attrs'].get(name)
-
-
-class FakeIPRoute:
-    """The netlink route socket as vip_alias uses it: eth0 (index 2) with 192.0.2.2/24, lo (index 1)."""
+class FakeRouteSocket:
+    """The netlink route socket as vip_alias uses it: eth0 (index 2, up) with 192.0.2.2/24, lo (index 1, up)."""
 
     def __enter__(self):
         return self
@@ -119,22 +117,19 @@ class FakeIPRoute:
     def __exit__(self, *exc):
         return False
 
-    def link_lookup(self, ifname):
-        return {'lo': [1], 'eth0': [2]}.get(ifname, [])
+    def link(self, name):
+        return {link.name: link for link in self.links()}.get(name)
 
-    def get_links(self):
-        return [FakeMessage(attrs={'IFLA_IFNAME': name}) for name in ('lo', 'eth0')]
+    def links(self):
+        return [Link(1, 'lo', True), Link(2, 'eth0', True)]
 
-    def get_addr(self, index):
-        if index != 2:
-            return []
-        return [FakeMessage(prefixlen=24, scope=0, attrs={'IFA_LOCAL': '192.0.2.2', 'IFA_LABEL': 'eth0'})]
+    def addresses(self, index):
+        return [Address(ipaddress.ip_interface('192.0.2.2/24'), 'eth0', 0)] if index == 2 else []
 
 
 def test_vip_alias_fails_or_exits_on_any_input(run_module, monkeypatch, tmp_path):
     spec = argument_spec(vip_alias.main, monkeypatch)
-    monkeypatch.setattr(vip_alias, 'IPRoute', FakeIPRoute, raising=False)
-    monkeypatch.setattr(vip_alias, 'HAS_PYROUTE2', True)
+    monkeypatch.setattr(vip_alias.RouteSocket, 'open', FakeRouteSocket)
 
     @SETTINGS
     @given(valid_leaning(spec, infinity=False))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
 
@@ -13,13 +14,7 @@ from ansible_collections.lvs.cluster.plugins.modules import vip_alias
 BASE = dict(address=None, prefix=None, interface=None, label=None, scope=None, addresses=None)
 
 
-class FakeNetlinkError(Exception):
-    def __init__(self, code, message):
-        super().__init__(code, message)
-        self.code = code
-
-
-class FakeIPRoute:
+class FakeRouteSocket:
     """The addresses of one interface, keyed like the kernel's (address, prefix length); records every step."""
 
     def __init__(self, fail_on_label=None):
@@ -27,15 +22,17 @@ class FakeIPRoute:
         self.steps = []
         self.fail_on_label = fail_on_label
 
-    def addr(self, command, index, address, mask, label=None, **_options):
-        key = (address, mask)
-        if command == 'add':
-            if label is not None and label == self.fail_on_label:
-                raise FakeNetlinkError(22, 'Invalid argument')
-            self.addresses[key] = label
-        else:
-            del self.addresses[key]
-        self.steps.append((command, key, label, sorted(self.present())))
+    def add_address(self, index, entry, label=None, scope=0, flags=0):
+        key = (str(entry.ip), entry.network.prefixlen)
+        if label is not None and label == self.fail_on_label:
+            raise OSError(errno.EINVAL, 'Invalid argument')
+        self.addresses[key] = label
+        self.steps.append(('add', key, label, sorted(self.present())))
+
+    def delete_address(self, index, entry):
+        key = (str(entry.ip), entry.network.prefixlen)
+        del self.addresses[key]
+        self.steps.append(('del', key, None, sorted(self.present())))
 
     def present(self):
         return set(address for address, _mask in self.addresses)
@@ -70,31 +67,30 @@ def test_bad_parameters_name_their_path(params, message):
     assert str(error.value).startswith(message)
 
 
-def test_a_label_change_goes_through_a_bridge_and_the_address_is_never_missing(monkeypatch):
-    ipr = FakeIPRoute()
-    ipr.addresses[('10.0.0.1', 24)] = None
-    vip_alias.replace_address(ipr, 1, interface('10.0.0.1/24'), interface('10.0.0.1/24', 'eth0:8'))
-    assert ipr.addresses == {('10.0.0.1', 24): 'eth0:8'}
-    assert all('10.0.0.1' in present for _command, _key, _label, present in ipr.steps)
-    assert [step[:2] for step in ipr.steps] == [('add', ('10.0.0.1', 32)), ('del', ('10.0.0.1', 24)),
-                                                ('add', ('10.0.0.1', 24)), ('del', ('10.0.0.1', 32))]
+def test_a_label_change_goes_through_a_bridge_and_the_address_is_never_missing():
+    routes = FakeRouteSocket()
+    routes.addresses[('10.0.0.1', 24)] = None
+    vip_alias.replace_address(routes, 1, interface('10.0.0.1/24'), interface('10.0.0.1/24', 'eth0:8'))
+    assert routes.addresses == {('10.0.0.1', 24): 'eth0:8'}
+    assert all('10.0.0.1' in present for _command, _key, _label, present in routes.steps)
+    assert [step[:2] for step in routes.steps] == [('add', ('10.0.0.1', 32)), ('del', ('10.0.0.1', 24)),
+                                                   ('add', ('10.0.0.1', 24)), ('del', ('10.0.0.1', 32))]
 
 
-def test_a_failed_change_puts_the_old_address_back(monkeypatch):
-    monkeypatch.setattr(vip_alias, 'NetlinkError', FakeNetlinkError)
-    ipr = FakeIPRoute(fail_on_label='eth0:8')
-    ipr.addresses[('10.0.0.1', 24)] = None
-    with pytest.raises(FakeNetlinkError):
-        vip_alias.replace_address(ipr, 1, interface('10.0.0.1/24'), interface('10.0.0.1/24', 'eth0:8'))
-    assert ipr.addresses == {('10.0.0.1', 24): None}
-    assert all('10.0.0.1' in present for _command, _key, _label, present in ipr.steps)
+def test_a_failed_change_puts_the_old_address_back():
+    routes = FakeRouteSocket(fail_on_label='eth0:8')
+    routes.addresses[('10.0.0.1', 24)] = None
+    with pytest.raises(OSError):
+        vip_alias.replace_address(routes, 1, interface('10.0.0.1/24'), interface('10.0.0.1/24', 'eth0:8'))
+    assert routes.addresses == {('10.0.0.1', 24): None}
+    assert all('10.0.0.1' in present for _command, _key, _label, present in routes.steps)
 
 
 def test_a_prefix_change_adds_the_new_address_before_deleting_the_old():
-    ipr = FakeIPRoute()
-    ipr.addresses[('10.0.0.1', 32)] = None
-    vip_alias.replace_address(ipr, 1, interface('10.0.0.1/32'), interface('10.0.0.1/24'))
-    assert [step[:2] for step in ipr.steps] == [('add', ('10.0.0.1', 24)), ('del', ('10.0.0.1', 32))]
+    routes = FakeRouteSocket()
+    routes.addresses[('10.0.0.1', 32)] = None
+    vip_alias.replace_address(routes, 1, interface('10.0.0.1/32'), interface('10.0.0.1/24'))
+    assert [step[:2] for step in routes.steps] == [('add', ('10.0.0.1', 24)), ('del', ('10.0.0.1', 32))]
 
 
 class PersistModule:
