@@ -91,11 +91,11 @@ def realserver_maintenance(services, hostvars, inventory_hostname):
                 'removes a failed real server and its connections break)' % (MODEL, checked.index, inhibit,
                                                                              inventory_hostname))
         check = checked.service.get('health_check') or {}
-        if check.get('type', 'tcp_check') not in ('http_get', 'ssl_get'):
+        kind = check.get('type', 'tcp_check')
+        if kind not in ('http_get', 'ssl_get'):
             raise AnsibleFilterError(
                 '%s[%d].health_check.type: %r cannot drain %s; expected http_get or ssl_get (the maintenance moves the '
-                'health page aside so that the check fails)' % (MODEL, checked.index, check.get('type', 'tcp_check'),
-                                                               inventory_hostname))
+                'health page aside so that the check fails)' % (MODEL, checked.index, kind, inventory_hostname))
         path = check.get('path', '/')
         if path not in plan['health_paths']:
             plan['health_paths'].append(path)
