@@ -106,8 +106,8 @@ def realserver_live(tables, entries):
     """Return one row per director table and real server entry: how the live table has it.
 
     tables is a list of lvs.cluster.ipvs_info's services, one per director; entries is realserver_maintenance's
-    entries. A row has service, address, port,
-    expected_weight (0 when drained), and present, weight, active_connections and as_model as that table has them.
+    entries. A row has service, address, port, expected_weight (0 when drained), and present, weight,
+    active_connections and as_model as that table has them.
     """
     rows = []
     for table in tables:
