@@ -116,7 +116,7 @@ HOST_CHECKS := lint sanity sanity-matrix unit units keepalived-config frr-config
 test: venv collection ## Everything CI runs: host-side checks beside the lab; integration beside the scenarios
 	[ -n "$${CI:-}" ] || rm -f $(STAGE_TIMES)
 	( failed=0; for check in $(HOST_CHECKS); do \
-	    $(STAGE) --log build/logs/$$check.log $$check $(MAKE) $$check || failed=1; done; exit $$failed ) & checks=$$!; \
+	    nice -n 19 $(STAGE) --log build/logs/$$check.log $$check $(MAKE) $$check || failed=1; done; exit $$failed ) & checks=$$!; \
 	  lab=0; if $(STAGE) "lab up" $(LAB) up; then \
 	    $(STAGE) "integration (all targets, beside molecule)" $(MAKE) integration & integration=$$!; \
 	    $(MAKE) molecule || lab=1; wait $$integration || lab=1; \
