@@ -8,6 +8,8 @@ Run it as python3 lab/lab.py COMMAND:
   lab.py env                  print the DOCKER_HOST line to eval
   lab.py shell                a root shell in the VM (through Docker, nsenter into PID 1)
   lab.py build                build the images only
+  lab.py ssh-proxy CONTAINER  an SSH ProxyCommand: carries the session to `sshd -i` in a lab container (the lab's
+                              networks are not routed to the host; ssh -o ProxyCommand="python3 lab/lab.py ssh-proxy %h")
 
 Environment: LAB_PORT (22375), LAB_ACCEL (auto|kvm|tcg), LAB_MEM (6144 MiB), LAB_CPUS (2),
 LAB_CACHE (${XDG_CACHE_HOME:-~/.cache}/lvs-cluster-lab), LAB_MIRROR (deb.debian.org).
@@ -24,6 +26,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -255,12 +258,20 @@ class DockerAPI:
     def __init__(self, url):
         self.url = url
 
+    def connect(self, timeout):
+        """Return a socket connected to the engine."""
+        if self.url.startswith('unix://'):
+            sock = socket.socket(socket.AF_UNIX)
+            sock.settimeout(timeout)
+            sock.connect(self.url[len('unix://'):])
+            return sock
+        host, port = self.url.split('://', 1)[1].rsplit(':', 1)
+        return socket.create_connection((host, int(port)), timeout=timeout)
+
     def _connection(self, timeout):
         if self.url.startswith('unix://'):
             connection = http.client.HTTPConnection('localhost', timeout=timeout)
-            connection.sock = socket.socket(socket.AF_UNIX)
-            connection.sock.settimeout(timeout)
-            connection.sock.connect(self.url[len('unix://'):])
+            connection.sock = self.connect(timeout)
             return connection
         host, port = self.url.split('://', 1)[1].rsplit(':', 1)
         return http.client.HTTPConnection(host, int(port), timeout=timeout)
@@ -298,6 +309,27 @@ class DockerAPI:
 
     def version(self):
         return json.loads(self.request('GET', '/version')[1])
+
+    def exec_stream(self, container, command):
+        """Start COMMAND in CONTAINER and return the raw socket of its stdin and multiplexed stdout/stderr."""
+        created = json.loads(self.post('/containers/%s/exec' % container, {
+            'AttachStdin': True, 'AttachStdout': True, 'AttachStderr': True, 'Tty': False, 'Cmd': command}))
+        body = json.dumps({'Detach': False, 'Tty': False}).encode()
+        sock = self.connect(timeout=60)
+        sock.sendall(b'POST /exec/%s/start HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\n'
+                     b'Connection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: %d\r\n\r\n%s'
+                     % (created['Id'].encode(), len(body), body))
+        head = b''
+        while b'\r\n\r\n' not in head:
+            chunk = sock.recv(4096)
+            if not chunk:
+                raise LabError('Docker closed the exec stream of %s before it started' % container)
+            head += chunk
+        head, rest = head.split(b'\r\n\r\n', 1)
+        if head.split()[1] not in (b'101', b'200'):
+            raise LabError('Docker refused to start %s in %s: %s' % (command[0], container, head[:300]))
+        sock.settimeout(None)
+        return sock, rest
 
     def import_image(self, tarball, name):
         repository, tag = name.split(':')
@@ -441,6 +473,35 @@ def shell():
                dict(os.environ, DOCKER_HOST=docker_host()))
 
 
+def ssh_proxy(container):
+    """Carry this process's stdin and stdout to `sshd -i` in CONTAINER, through the Docker API (a ProxyCommand)."""
+    docker = DockerAPI(os.environ.get('DOCKER_HOST') or docker_host())
+    sock, pending = docker.exec_stream(container, [
+        '/bin/sh', '-c', 'mkdir -p /run/sshd && exec /usr/sbin/sshd -i -o UsePAM=no -o LogLevel=ERROR'])
+
+    def forward_stdin():
+        while True:
+            data = os.read(0, 65536)
+            if not data:
+                break
+            sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+
+    threading.Thread(target=forward_stdin, daemon=True).start()
+    # the engine frames each write: stream (1 stdout, 2 stderr), three zero bytes, the length (big-endian)
+    while True:
+        while len(pending) < 8 or len(pending) < 8 + int.from_bytes(pending[4:8], 'big'):
+            data = sock.recv(65536)
+            if not data:
+                return 0
+            pending += data
+        size = int.from_bytes(pending[4:8], 'big')
+        frame = memoryview(pending)[8:8 + size]
+        while frame:
+            frame = frame[os.write(2 if pending[0] == 2 else 1, frame):]
+        pending = pending[8 + size:]
+
+
 def main(argv):
     command = argv[1] if len(argv) > 1 else 'status'
     try:
@@ -456,6 +517,8 @@ def main(argv):
             build()
         elif command == 'shell':
             shell()
+        elif command == 'ssh-proxy' and len(argv) == 3:
+            return ssh_proxy(argv[2])
         else:
             print(__doc__)
             return 2
