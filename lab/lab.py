@@ -16,6 +16,7 @@ LAB_CACHE (${XDG_CACHE_HOME:-~/.cache}/lvs-cluster-lab), LAB_MIRROR (deb.debian.
 Needs root (debootstrap) and the Debian packages in lab/host-packages.txt.
 """
 
+import concurrent.futures
 import hashlib
 import http.client
 import json
@@ -94,8 +95,10 @@ def require_tools(*tools):
 
 
 def debootstrap(target, package_list):
-    (CACHE / 'debs').mkdir(parents=True, exist_ok=True)
-    run('debootstrap', '--variant=minbase', '--cache-dir=%s' % (CACHE / 'debs'),
+    # a .deb cache per root: the node and the VM roots are bootstrapped at the same time
+    debs = CACHE / ('debs-%s' % target.name)
+    debs.mkdir(parents=True, exist_ok=True)
+    run('debootstrap', '--variant=minbase', '--cache-dir=%s' % debs,
         '--include=' + ','.join(packages(package_list)), SUITE, target, MIRROR)
 
 
@@ -163,16 +166,20 @@ def build():
         step('images cached (%s)' % target.name)
         return target
     require_tools(('mkfs.ext4', 'e2fsprogs'), ('qemu-system-x86_64', 'qemu-system-x86'), ('qemu-img', 'qemu-utils'))
-    node_tar = node_tarball()
-    if not (target / 'disk.img').exists():
-        for old in CACHE.glob('images-*'):
-            shutil.rmtree(old)
-        work = Path(tempfile.mkdtemp(prefix='build-', dir=CACHE))
-        try:
-            build_vm(work)
-            work.rename(target)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    # the node root is bootstrapped beside the VM root (network and dpkg: about a minute saved on a cold build)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as background:
+        node_tar = background.submit(node_tarball)
+        if not (target / 'disk.img').exists():
+            for old in CACHE.glob('images-*'):
+                shutil.rmtree(old)
+            work = Path(tempfile.mkdtemp(prefix='build-', dir=CACHE))
+            try:
+                build_vm(work)
+                work.rename(target)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+        node_tar = node_tar.result()
     provision(target, node_tar)
     (target / 'ready').write_text(recipe_key())
     step('images built (%s)' % target.name)
