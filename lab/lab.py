@@ -276,12 +276,9 @@ class DockerAPI:
         return socket.create_connection((host, int(port)), timeout=timeout)
 
     def _connection(self, timeout):
-        if self.url.startswith('unix://'):
-            connection = http.client.HTTPConnection('localhost', timeout=timeout)
-            connection.sock = self.connect(timeout)
-            return connection
-        host, port = self.url.split('://', 1)[1].rsplit(':', 1)
-        return http.client.HTTPConnection(host, int(port), timeout=timeout)
+        connection = http.client.HTTPConnection('localhost', timeout=timeout)
+        connection.sock = self.connect(timeout)
+        return connection
 
     def request(self, method, path, body=None, headers=None, timeout=10):
         connection = self._connection(timeout)
