@@ -112,7 +112,7 @@ def build_node(work):
     step('debootstrap %s node root (%d packages)' % (SUITE, len(packages('node-packages.txt'))))
     debootstrap(rootfs, 'node-packages.txt')
     copy_overlay('node-files', rootfs)
-    run('chroot', rootfs, 'systemctl', 'disable', 'apache2', 'keepalived', 'ssh', 'prometheus-node-exporter')
+    run('chroot', rootfs, 'systemctl', 'disable', 'apache2', 'keepalived', 'ssh', 'prometheus-node-exporter', 'frr')
     run('chroot', rootfs, 'systemctl', 'mask', *packages('node-masked-units.txt'))
     run('chroot', rootfs, 'apt-get', 'clean')
     step('packing the node root')
