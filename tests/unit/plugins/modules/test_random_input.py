@@ -90,12 +90,12 @@ def test_ipvs_modules_fail_or_exit_on_any_input(main, fake_backend, run_module, 
 
 @pytest.fixture
 def proc(tmp_path, monkeypatch):
-    root = tmp_path / 'conf'
+    root = tmp_path / 'sys' / 'net' / 'ipv4' / 'conf'
     for interface in ('all', 'default', 'lo', 'eth0'):
         (root / interface).mkdir(parents=True)
         for name in ('arp_ignore', 'arp_announce', 'rp_filter'):
             (root / interface / name).write_text('0\n')
-    monkeypatch.setattr(arp_sysctl, 'PROC_CONF', str(root))
+    monkeypatch.setattr(arp_sysctl, 'PROC_SYS', str(tmp_path / 'sys'))
 
 
 def test_arp_sysctl_fails_or_exits_on_any_input(proc, run_module, monkeypatch, tmp_path):
