@@ -56,6 +56,9 @@ def file_diff(path, before, after):
 
 
 SYSTEMD_UNITS = '/etc/systemd/system'
+SYSTEMD_RUNNING = '/run/systemd/system'
+# What systemctl is-enabled prints for a unit that starts at boot.
+ENABLED = ('enabled', 'enabled-runtime', 'static', 'alias')
 
 
 def valid_unit_name(name):
@@ -63,29 +66,32 @@ def valid_unit_name(name):
     return bool(re.match(r'^[\w.@:-]+\.service$', name))
 
 
-def unit_enabled(module, systemctl, name):
-    """Return whether systemd starts the unit at boot (systemctl is-enabled; a missing unit is not enabled)."""
-    rc, out, _err = module.run_command([systemctl, 'is-enabled', name], environ_update={'LANG': 'C', 'LC_ALL': 'C'})
-    return rc == 0 and out.strip() in ('enabled', 'enabled-runtime', 'static', 'alias')
+def systemctl(module, *args):
+    """Run systemctl with args in the C locale; return (rc, stdout). The one place the modules talk to systemd."""
+    command = [module.get_bin_path('systemctl', required=True)] + list(args)
+    rc, out, _err = module.run_command(command, environ_update={'LANG': 'C', 'LC_ALL': 'C'})
+    return rc, out
 
 
 def install_unit(module, name, content):
     """Write /etc/systemd/system/<name> unless it holds content already, and enable it unless it is enabled.
 
-    Returns (changed, diff entries: the unit file, and its enablement when that changes); in check mode nothing is written or run and changed predicts the
-    real run. A unit the user disabled by hand is enabled again (that is drift). The running systemd is told of a
-    new or changed file (daemon-reload) only when it is running (not in a chroot or a container without it).
+    Returns (changed, diff entries: the unit file, and its enablement when that changes); in check mode nothing is
+    written or changed (systemctl is-enabled only reads) and changed predicts the real run. A unit disabled by hand
+    is enabled again (that is drift). The running systemd is told of a new or changed file (daemon-reload) only when
+    systemd runs (not in a chroot).
     """
     path = os.path.join(SYSTEMD_UNITS, name)
-    systemctl = module.get_bin_path('systemctl', required=True)
     before = read_text(path)
     written = write_if_changed(module, path, content)
-    enabled = before is not None and unit_enabled(module, systemctl, name)
+    enabled = before is not None and systemctl(module, 'is-enabled', name)[1].strip() in ENABLED
     if not module.check_mode:
-        if written and os.path.isdir('/run/systemd/system'):
-            module.run_command([systemctl, 'daemon-reload'], check_rc=True)
-        if not enabled:
-            module.run_command([systemctl, 'enable', name], check_rc=True)
+        for args in ([('daemon-reload',)] if written and os.path.isdir(SYSTEMD_RUNNING) else []) + \
+                ([('enable', name)] if not enabled else []):
+            rc, out = systemctl(module, *args)
+            if rc != 0:
+                module.fail_json(msg='systemctl %s failed (rc %d): %s' % (' '.join(args), rc, out.strip()),
+                                 changed=True)
     diffs = [file_diff(path, before, content)]
     if not enabled:
         diffs.append({'before_header': name, 'after_header': name, 'before': 'disabled\n', 'after': 'enabled\n'})
