@@ -3,7 +3,7 @@
 For every module, hypothesis builds arguments from the module's own argument spec (valid values,
 edge cases such as scoped IPv6 or boundary integers, and junk of every type) and runs main()
 through validation and planning against fakes of the host: the fake IPVS backend, a fake
-/proc/sys tree, a fake netlink route socket. Files the modules would write go to a temporary
+/proc/sys tree, a fake netlink route socket, a fake /sys/module and modprobe. Files the modules would write go to a temporary
 directory (unit files too: tests/unit/conftest.py fakes systemd), arp_sysctl and vip_alias run in check mode (their
 writes are not faked), and sysctl in both modes (its /proc/sys is the fake tree).
 Infinite floats are left out: AnsibleModule itself raises OverflowError for one given to an int
@@ -24,7 +24,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import Rea
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_params import SERVICE_KEY_OPTIONS, TABLE_SERVICE_OPTIONS
 from ansible_collections.lvs.cluster.plugins.module_utils._rtnetlink import Address, Link
 from ansible_collections.lvs.cluster.plugins.modules import (
-    arp_sysctl, ipvs_info, ipvs_realserver, ipvs_service, ipvs_table, sysctl, vip_alias,
+    arp_sysctl, ipvs_info, ipvs_realserver, ipvs_service, ipvs_table, kernel_modules, sysctl, vip_alias,
 )
 
 from ansible_collections.lvs.cluster.tests.unit.strategies import valid_leaning
@@ -117,6 +117,18 @@ def test_sysctl_fails_or_exits_on_any_input(proc, run_module, monkeypatch, tmp_p
     @given(valid_leaning(spec, infinity=False), st.booleans())
     def check(args, check_mode):
         run_to_the_end(run_module, sysctl.main, pinned(args, tmp_path), check_mode=check_mode)
+    check()
+
+
+def test_kernel_modules_fails_or_exits_on_any_input(run_module, monkeypatch, tmp_path):
+    spec = argument_spec(kernel_modules.main, monkeypatch)
+    monkeypatch.setattr(kernel_modules, 'SYS_MODULE', str(tmp_path / 'module'))
+    monkeypatch.setattr(kernel_modules, 'modprobe', lambda module, name: (1, 'not found'))
+
+    @SETTINGS
+    @given(valid_leaning(spec, infinity=False), st.booleans())
+    def check(args, check_mode):
+        run_to_the_end(run_module, kernel_modules.main, pinned(args, tmp_path), check_mode=check_mode)
     check()
 
 
