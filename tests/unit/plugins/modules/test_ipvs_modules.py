@@ -271,6 +271,6 @@ def test_table_restore_unit_needs_save_to_and_a_service_name(fake_backend, fake_
 def test_table_a_failed_enable_says_so(fake_backend, fake_systemd, run_module, tmp_path):
     fake_systemd.refuse = ('enable', 'lvs-cluster-ipvs.service')
     result = run_module(ipvs_table.main, dict(config=[WEB], save_to=str(tmp_path / 'ipvs.rules'),
-                                               restore_unit='lvs-cluster-ipvs.service'))
+                                              restore_unit='lvs-cluster-ipvs.service'))
     assert result['failed'] and result['changed']
     assert result['msg'].startswith('systemctl enable lvs-cluster-ipvs.service failed (rc 1)')

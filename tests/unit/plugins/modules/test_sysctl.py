@@ -69,7 +69,7 @@ def test_values_compare_as_the_kernel_prints_them(proc, tmp_path, run_module):
     with open(_sysctl.key_path('net.ipv4.tcp_rmem', str(proc)), 'w') as handle:
         handle.write('4096\t131072\t6291456\n')
     result = run_module(sysctl.main, dict(settings={'net.ipv4.tcp_rmem': '4096 131072  6291456'}, persist=False,
-                                               persist_file=str(tmp_path / 'x.conf')))
+                                          persist_file=str(tmp_path / 'x.conf')))
     assert not result['changed'] and result['live_values'] == {'net.ipv4.tcp_rmem': '4096 131072 6291456'}
 
 

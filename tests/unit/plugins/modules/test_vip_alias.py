@@ -181,8 +181,8 @@ def test_restore_unit_installed_with_the_addresses_then_idempotent(run_module, m
 
 
 @pytest.mark.parametrize('args, says', [
-    (dict(restore_unit='lvs-cluster-addresses.service'), 'restore_unit: \'lvs-cluster-addresses.service\' is not '
-                                                          'valid without persist: true'),
+    (dict(restore_unit='lvs-cluster-addresses.service'),
+     "restore_unit: 'lvs-cluster-addresses.service' is not valid without persist: true"),
     (dict(restore_unit='x/y.service', persist=True), "restore_unit: 'x/y.service' is not valid; expected a unit name"),
 ])
 def test_restore_unit_bad_input(run_module, monkeypatch, tmp_path, fake_systemd, args, says):
