@@ -66,6 +66,13 @@ def valid_unit_name(name):
     return bool(re.match(r'^[\w.@:-]+\.service$', name))
 
 
+def oneshot_unit(written_by, description, exec_start, unit_lines):
+    """Return the text of a oneshot service unit that runs exec_start at boot (unit_lines: After=, Before=, ...)."""
+    return ('# Written by %s\n[Unit]\nDescription=%s\n%s\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\n'
+            'ExecStart=%s\n\n[Install]\nWantedBy=multi-user.target\n') % (
+                written_by, description, '\n'.join(unit_lines), exec_start)
+
+
 def systemctl(module, *args):
     """Run systemctl with args in the C locale; return (rc, stdout). The one place the modules talk to systemd."""
     command = [module.get_bin_path('systemctl', required=True)] + list(args)

@@ -23,6 +23,7 @@ author:
   - lvs.cluster developers (@lvs-cluster)
 extends_documentation_fragment:
   - lvs.cluster.ipvs.attributes
+  - lvs.cluster.ipvs.sysctl
 options:
   interfaces:
     description:
@@ -58,19 +59,10 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  persist:
-    description: Write the values to O(persist_file), so that C(systemd-sysctl) sets them at boot.
-    type: bool
-    default: true
   persist_file:
     description: The file under C(/etc/sysctl.d) that holds the values.
     type: path
     default: /etc/sysctl.d/90-lvs-cluster-arp.conf
-notes:
-  - Inside a container the keys belong to the container's network namespace; the container must be privileged to
-    write them.
-  - "Writing the keys and O(persist_file) needs root on the target; run the task with C(become: true). A read or
-    write that fails ends the task with one sentence naming the key or file."
 seealso:
   - module: lvs.cluster.vip_alias
   - module: ansible.posix.sysctl

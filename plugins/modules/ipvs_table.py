@@ -372,7 +372,9 @@ from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_params import (
     wanted_table,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import plan_table
-from ansible_collections.lvs.cluster.plugins.module_utils._persist import install_unit, valid_unit_name, write_if_changed
+from ansible_collections.lvs.cluster.plugins.module_utils._persist import (
+    install_unit, oneshot_unit, valid_unit_name, write_if_changed,
+)
 
 WRITING_STATES = ('merged', 'replaced', 'overridden', 'deleted')
 # What each state does with the services and real servers the live table has and config does not list.
@@ -388,25 +390,16 @@ STATE_OPTIONS = {
     'drain_timeout': (0, WRITING_STATES),
     'running_config': (None, ('parsed',)),
 }
-# The boot unit of restore_unit: save_to back into the kernel before keepalived starts.
-RESTORE_UNIT = """\
-# Written by lvs.cluster.ipvs_table (restore_unit): restores at boot the table it saved to %(save_to)s.
-[Unit]
-Description=Restore the IPVS table saved by lvs.cluster.ipvs_table
-After=network-pre.target lvs-cluster-addresses.service
-Before=keepalived.service
-ConditionPathExists=%(save_to)s
-
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-ExecStart=/bin/sh -c 'ipvsadm -R < %(save_to)s'
-
-[Install]
-WantedBy=multi-user.target
-"""
 # Up to this many entries (services plus real servers), before and after list the table; above, they count it.
 LISTED_ENTRIES = 1000
+
+
+def restore_unit(save_to):
+    """Return the boot unit of restore_unit: save_to back into the kernel before keepalived starts."""
+    return oneshot_unit('lvs.cluster.ipvs_table (restore_unit)', 'Restore the IPVS table saved by lvs.cluster.ipvs_table',
+                        "/bin/sh -c 'ipvsadm -R < %s'" % save_to,
+                        ['After=network-pre.target lvs-cluster-addresses.service', 'Before=keepalived.service',
+                         'ConditionPathExists=%s' % save_to])
 
 
 def check_state_options(module):
@@ -510,7 +503,7 @@ def main():
         if module.params['restore_unit']:
             try:
                 result['restore_unit_changed'], _diffs = install_unit(
-                    module, module.params['restore_unit'], RESTORE_UNIT % dict(save_to=module.params['save_to']))
+                    module, module.params['restore_unit'], restore_unit(module.params['save_to']))
             except OSError as error:
                 module.fail_json(msg='installing %s failed: %s; run the task with become: true (it writes under '
                                      '/etc)' % (module.params['restore_unit'], error.strerror or error))

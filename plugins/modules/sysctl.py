@@ -23,6 +23,7 @@ author:
   - lvs.cluster developers (@lvs-cluster)
 extends_documentation_fragment:
   - lvs.cluster.ipvs.attributes
+  - lvs.cluster.ipvs.sysctl
 options:
   settings:
     description:
@@ -38,19 +39,10 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  persist:
-    description: Write the values to O(persist_file). V(false) sets them live only.
-    type: bool
-    default: true
   persist_file:
     description: The file under C(/etc/sysctl.d) that holds the values; give each task its own.
     type: path
     required: true
-notes:
-  - Inside a container the C(net.*) keys belong to the container's network namespace; the container must be
-    privileged to write them.
-  - "Writing the keys and O(persist_file) needs root on the target; run the task with C(become: true). A read or
-    write that fails ends the task with one sentence naming the key or file."
 seealso:
   - module: lvs.cluster.arp_sysctl
   - module: ansible.posix.sysctl

@@ -174,7 +174,7 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.cluster.plugins.module_utils._persist import (
-    file_diff, install_unit, read_text, remove_if_present, valid_unit_name, write_if_changed,
+    file_diff, install_unit, oneshot_unit, read_text, remove_if_present, valid_unit_name, write_if_changed,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import ParameterError
 from ansible_collections.lvs.cluster.plugins.module_utils._rtnetlink import IFA_F_NODAD, RouteSocket
@@ -283,24 +283,6 @@ def replace_address(routes, index, current, wanted):
         routes.delete_address(index, old)
 
 
-RESTORE_UNIT = """\
-# Written by lvs.cluster.vip_alias (restore_unit): restores at boot the addresses that vip_alias (persist: true)
-# wrote under %(persist_dir)s.
-[Unit]
-Description=Restore the addresses persisted by lvs.cluster.vip_alias
-After=network-pre.target systemd-networkd.service networking.service
-Before=network.target
-
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-ExecStart=/bin/sh -c 'for batch in %(persist_dir)s/*.batch; do [ -e "$batch" ] && ip -force -batch "$batch"; done; true'
-
-[Install]
-WantedBy=multi-user.target
-"""
-
-
 def restore_unit(module):
     """Install and enable the unit that restores persist_dir at boot; return (changed, diff entries)."""
     name = module.params['restore_unit']
@@ -308,7 +290,11 @@ def restore_unit(module):
         module.fail_json(msg='restore_unit: %r is not valid; expected a unit name such as '
                              'lvs-cluster-addresses.service' % name, parameter='restore_unit')
     try:
-        return install_unit(module, name, RESTORE_UNIT % dict(persist_dir=module.params['persist_dir'].rstrip('/')))
+        return install_unit(module, name, oneshot_unit(
+            'lvs.cluster.vip_alias (restore_unit)', 'Restore the addresses persisted by lvs.cluster.vip_alias',
+            "/bin/sh -c 'for batch in %s/*.batch; do [ -e \"$batch\" ] && ip -force -batch \"$batch\"; done; true'"
+            % module.params['persist_dir'].rstrip('/'),
+            ['After=network-pre.target systemd-networkd.service networking.service', 'Before=network.target']))
     except OSError as error:
         module.fail_json(msg='installing %s failed: %s; run the task with become: true (it writes under /etc)' % (
             name, error.strerror or error))
