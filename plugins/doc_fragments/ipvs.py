@@ -59,3 +59,17 @@ attributes:
     membership:
       - lvs.cluster.ipvs
 """
+
+    SYSCTL = r"""
+options:
+  persist:
+    description: Write the values to O(persist_file), so that C(systemd-sysctl) sets them at boot. V(false) sets them live
+      only.
+    type: bool
+    default: true
+notes:
+  - Inside a container the C(net.*) keys belong to the container's network namespace; the container must be
+    privileged to write them.
+  - "Writing the keys and O(persist_file) needs root on the target; run the task with C(become: true). A read or
+    write that fails ends the task with one sentence naming the key or file."
+"""

@@ -9,6 +9,7 @@ Private to the lvs.cluster collection; not a public API.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 
 
@@ -52,3 +53,53 @@ def remove_if_present(module, path):
 def file_diff(path, before, after):
     """Return one Ansible diff entry for a file whose content goes from before to after (None = absent)."""
     return {'before_header': path, 'after_header': path, 'before': before or '', 'after': after or ''}
+
+
+SYSTEMD_UNITS = '/etc/systemd/system'
+SYSTEMD_RUNNING = '/run/systemd/system'
+# What systemctl is-enabled prints for a unit that starts at boot.
+ENABLED = ('enabled', 'enabled-runtime', 'static', 'alias')
+
+
+def valid_unit_name(name):
+    """Return whether name is a service unit's file name (no directory), such as lvs-cluster-ipvs.service."""
+    return bool(re.match(r'^[\w.@:-]+\.service$', name))
+
+
+def oneshot_unit(written_by, description, exec_start, unit_lines):
+    """Return the text of a oneshot service unit that runs exec_start at boot (unit_lines: After=, Before=, ...)."""
+    return ('# Written by %s\n[Unit]\nDescription=%s\n%s\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\n'
+            'ExecStart=%s\n\n[Install]\nWantedBy=multi-user.target\n') % (
+                written_by, description, '\n'.join(unit_lines), exec_start)
+
+
+def systemctl(module, *args):
+    """Run systemctl with args in the C locale; return (rc, stdout). The one place the modules talk to systemd."""
+    command = [module.get_bin_path('systemctl', required=True)] + list(args)
+    rc, out, _err = module.run_command(command, environ_update={'LANG': 'C', 'LC_ALL': 'C'})
+    return rc, out
+
+
+def install_unit(module, name, content):
+    """Write /etc/systemd/system/<name> unless it holds content already, and enable it unless it is enabled.
+
+    Returns (changed, diff entries: the unit file, and its enablement when that changes); in check mode nothing is
+    written or changed (systemctl is-enabled only reads) and changed predicts the real run. A unit disabled by hand
+    is enabled again (that is drift). The running systemd is told of a new or changed file (daemon-reload) only when
+    systemd runs (not in a chroot).
+    """
+    path = os.path.join(SYSTEMD_UNITS, name)
+    before = read_text(path)
+    written = write_if_changed(module, path, content)
+    enabled = before is not None and systemctl(module, 'is-enabled', name)[1].strip() in ENABLED
+    if not module.check_mode:
+        for args in ([('daemon-reload',)] if written and os.path.isdir(SYSTEMD_RUNNING) else []) + \
+                ([('enable', name)] if not enabled else []):
+            rc, out = systemctl(module, *args)
+            if rc != 0:
+                module.fail_json(msg='systemctl %s failed (rc %d): %s' % (' '.join(args), rc, out.strip()),
+                                 changed=True)
+    diffs = [file_diff(path, before, content)]
+    if not enabled:
+        diffs.append({'before_header': name, 'after_header': name, 'before': 'disabled\n', 'after': 'enabled\n'})
+    return written or not enabled, diffs

@@ -23,6 +23,7 @@ author:
   - lvs.cluster developers (@lvs-cluster)
 extends_documentation_fragment:
   - lvs.cluster.ipvs.attributes
+  - lvs.cluster.ipvs.sysctl
 options:
   interfaces:
     description:
@@ -58,19 +59,10 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  persist:
-    description: Write the values to O(persist_file), so that C(systemd-sysctl) sets them at boot.
-    type: bool
-    default: true
   persist_file:
     description: The file under C(/etc/sysctl.d) that holds the values.
     type: path
     default: /etc/sysctl.d/90-lvs-cluster-arp.conf
-notes:
-  - Inside a container the keys belong to the container's network namespace; the container must be privileged to
-    write them.
-  - "Writing the keys and O(persist_file) needs root on the target; run the task with C(become: true). A read or
-    write that fails ends the task with one sentence naming the key or file."
 seealso:
   - module: lvs.cluster.vip_alias
   - module: ansible.posix.sysctl
@@ -106,34 +98,16 @@ persisted_changed:
   type: bool
 """
 
-import errno
 import os
-from contextlib import contextmanager
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lvs.cluster.plugins.module_utils._persist import (
-    file_diff, read_text, remove_if_present, write_if_changed,
-)
+from ansible_collections.lvs.cluster.plugins.module_utils import _sysctl
+from ansible_collections.lvs.cluster.plugins.module_utils._sysctl import step
 
-PROC_CONF = '/proc/sys/net/ipv4/conf'
+# The live keys; the unit tests point it at a fake tree.
+PROC_SYS = _sysctl.PROC_SYS
 ACCEPTED = {'arp_ignore': (0, 1, 2, 3, 8), 'arp_announce': (0, 1, 2), 'rp_filter': (0, 1, 2)}
-ADVICE = {
-    errno.EACCES: 'this needs root on the target: run the task with become: true',
-    errno.EPERM: 'this needs root on the target: run the task with become: true',
-    errno.EROFS: 'the file system is read-only here (inside a container, the container must be privileged)',
-}
-
-
-@contextmanager
-def step(module, what, **result):
-    """Run the block; turn an OSError in it into a failed task naming what was being done (and result)."""
-    try:
-        yield
-    except OSError as error:
-        advice = ADVICE.get(error.errno)
-        module.fail_json(msg='%s failed: %s%s.' % (what, error.strerror or error, '; ' + advice if advice else ''),
-                         **result)
 
 
 def sysctl_key(interface, name):
@@ -141,36 +115,24 @@ def sysctl_key(interface, name):
     return 'net.ipv4.conf.%s.%s' % (interface.replace('.', '/'), name)
 
 
-def read_live(interface, name):
-    try:
-        with open(os.path.join(PROC_CONF, interface, name)) as handle:
-            return int(handle.read().strip())
-    except FileNotFoundError:
-        return None
-
-
-def render(values):
-    """Return values ({(interface, name): value}) as sysctl.conf lines."""
-    return ''.join('%s = %s\n' % (sysctl_key(*item), value) for item, value in values.items())
-
-
 def wanted_values(module):
-    """Return {(interface, name): value} after checking every parameter; fail before any write."""
+    """Return {key: value} after checking every parameter; fail before any write."""
     params = module.params
     names = ['arp_ignore', 'arp_announce'] + (['rp_filter'] if params['rp_filter'] is not None else [])
     for name in names:
         if params[name] not in ACCEPTED[name]:
             module.fail_json(msg='%s: %r is not valid; expected one of %s' % (
                 name, params[name], ', '.join(map(str, ACCEPTED[name]))), parameter=name)
-    with step(module, 'listing the interfaces in %s' % PROC_CONF):
-        existing = sorted(os.listdir(PROC_CONF))
+    proc_conf = os.path.join(PROC_SYS, 'net', 'ipv4', 'conf')
+    with step(module, 'listing the interfaces in %s' % proc_conf):
+        existing = sorted(os.listdir(proc_conf))
     for interface in params['interfaces']:
         if interface not in existing and not params['ignore_missing_interfaces']:
             module.fail_json(msg='interfaces: %r is not valid; no such interface here (existing: %s); set '
                                  'ignore_missing_interfaces to persist it before it exists' % (
                                      interface, ', '.join(existing)), parameter='interfaces')
     absent = params['state'] == 'absent'
-    return dict(((interface, name), 0 if absent and name != 'rp_filter' else params[name])
+    return dict((sysctl_key(interface, name), 0 if absent and name != 'rp_filter' else params[name])
                 for interface in params['interfaces'] for name in names)
 
 
@@ -189,43 +151,11 @@ def main():
         supports_check_mode=True,
     )
     wanted = wanted_values(module)
-    with step(module, 'reading %s' % PROC_CONF):
-        live = dict((item, read_live(*item)) for item in wanted)
-    changes = [item for item, value in wanted.items() if live[item] is not None and live[item] != value]
-    if not module.check_mode:
-        for index, (interface, name) in enumerate(changes):
-            target = os.path.join(PROC_CONF, interface, name)
-            with step(module, 'setting %s to %d (writing %s)' % (sysctl_key(interface, name), wanted[(interface, name)],
-                                                                 target),
-                      changed=index > 0, changed_keys=[sysctl_key(*item) for item in changes[:index]]):
-                with open(target, 'w') as handle:
-                    handle.write('%d\n' % wanted[(interface, name)])
-
-    path = module.params['persist_file']
-    keys_changed = dict(changed=bool(changes), changed_keys=[sysctl_key(*item) for item in changes])
-    with step(module, 'reading %s' % path, **keys_changed):
-        before_file = after_file = read_text(path)
-    persisted = False
-    if module.params['state'] == 'absent':
-        after_file = None
-        with step(module, 'removing %s' % path, **keys_changed):
-            persisted = remove_if_present(module, path)
-    elif module.params['persist']:
-        after_file = '# Managed by lvs.cluster.arp_sysctl\n' + render(wanted)
-        with step(module, 'writing %s' % path, **keys_changed):
-            persisted = write_if_changed(module, path, after_file)
-
-    after = dict(live)
-    after.update((item, wanted[item]) for item in changes)
-    result = dict(
-        changed=bool(changes) or persisted,
-        changed_keys=[sysctl_key(*item) for item in changes],
-        live_values=dict((sysctl_key(*item), value) for item, value in after.items()),
-        persisted_changed=persisted,
-    )
-    if module._diff:
-        result['diff'] = [{'before_header': 'live', 'after_header': 'live', 'before': render(live),
-                           'after': render(after)}, file_diff(path, before_file, after_file)]
+    result = _sysctl.converge(module, wanted, module.params['persist_file'], persist=module.params['persist'],
+                              absent=module.params['state'] == 'absent', header='lvs.cluster.arp_sysctl',
+                              root=PROC_SYS)
+    result['live_values'] = dict((key, None if value is None else int(value))
+                                 for key, value in result['live_values'].items())
     module.exit_json(**result)
 
 

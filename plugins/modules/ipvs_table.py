@@ -189,6 +189,17 @@ options:
         restored at boot with C(ipvsadm -R < FILE). The file is replaced only when its content changes.
       - Taken by the states that write the table - V(merged), V(replaced), V(overridden) and V(deleted).
     type: path
+  restore_unit:
+    description:
+      - With O(save_to), also write the systemd unit of this name under C(/etc/systemd/system) that restores
+        O(save_to) at boot (C(ipvsadm -R < FILE), after C(lvs-cluster-addresses.service) and before
+        C(keepalived.service)), and enable it, in the same run. The file is rewritten only when its content differs,
+        C(systemctl daemon-reload) runs only then, and a unit disabled by hand is enabled again. The role
+        C(lvs.cluster.director) gives V(lvs-cluster-ipvs.service).
+      - The unit needs C(ipvsadm) on the target at boot. Not set, the module installs no unit.
+      - Taken by the states that write the table - V(merged), V(replaced), V(overridden) and V(deleted).
+    type: str
+    version_added: 0.1.0
   drain_timeout:
     description:
       - Drain before deleting. The real servers that this task deletes (left out with O(state=replaced) or
@@ -214,10 +225,11 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: The whole table of a director, nothing else in it, saved for the boot
+- name: The whole table of a director, nothing else in it, saved and restored at boot by the unit it installs
   lvs.cluster.ipvs_table:
     state: overridden
     save_to: /etc/lvs-cluster/ipvs.rules
+    restore_unit: lvs-cluster-ipvs.service
     config:
       - address: 192.0.2.10
         port: 80
@@ -332,6 +344,10 @@ saved:
   description: Whether O(save_to) was written (or, in check mode, would be).
   returned: when O(save_to) is set
   type: bool
+restore_unit_changed:
+  description: Whether the unit of O(restore_unit) was written or enabled (or, in check mode, would be).
+  returned: when O(restore_unit) is set
+  type: bool
 drained:
   description: The real servers drained before their deletion, in ipvsadm's words.
   returned: when O(drain_timeout) is set and the task deleted real servers
@@ -356,7 +372,9 @@ from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_params import (
     wanted_table,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import plan_table
-from ansible_collections.lvs.cluster.plugins.module_utils._persist import write_if_changed
+from ansible_collections.lvs.cluster.plugins.module_utils._persist import (
+    install_unit, oneshot_unit, valid_unit_name, write_if_changed,
+)
 
 WRITING_STATES = ('merged', 'replaced', 'overridden', 'deleted')
 # What each state does with the services and real servers the live table has and config does not list.
@@ -368,11 +386,20 @@ STATE_OPTIONS = {
     'config': ([], WRITING_STATES + ('rendered',)),
     'exclude': ([], WRITING_STATES + ('gathered',)),
     'save_to': (None, WRITING_STATES),
+    'restore_unit': (None, WRITING_STATES),
     'drain_timeout': (0, WRITING_STATES),
     'running_config': (None, ('parsed',)),
 }
 # Up to this many entries (services plus real servers), before and after list the table; above, they count it.
 LISTED_ENTRIES = 1000
+
+
+def restore_unit(save_to):
+    """Return the boot unit of restore_unit: save_to back into the kernel before keepalived starts."""
+    return oneshot_unit('lvs.cluster.ipvs_table (restore_unit)', 'Restore the IPVS table saved by lvs.cluster.ipvs_table',
+                        "/bin/sh -c 'ipvsadm -R < %s'" % save_to,
+                        ['After=network-pre.target lvs-cluster-addresses.service', 'Before=keepalived.service',
+                         'ConditionPathExists=%s' % save_to])
 
 
 def check_state_options(module):
@@ -389,6 +416,10 @@ def check_state_options(module):
                 shown = repr(value)
             module.fail_json(msg='%s: %s is not valid with state %s, which does not take it; expected it only with '
                                  'state %s' % (name, shown, state, ' or '.join(states)), parameter=name)
+    unit = module.params['restore_unit']
+    if unit is not None and (module.params['save_to'] is None or not valid_unit_name(unit)):
+        module.fail_json(msg='restore_unit: %r is not valid; expected a unit name such as lvs-cluster-ipvs.service, '
+                             'with save_to (the file it restores)' % unit, parameter='restore_unit')
     if module.params['drain_timeout'] < 0:
         module.fail_json(msg='drain_timeout: %d is not valid; expected 0 or more seconds' % module.params['drain_timeout'],
                          parameter='drain_timeout')
@@ -423,6 +454,7 @@ def main():
         running_config=dict(type='str'),
         exclude=dict(type='list', elements='dict', default=[], options=SERVICE_KEY_OPTIONS, **SERVICE_KEY_RULES),
         save_to=dict(type='path'),
+        restore_unit=dict(type='str'),
         drain_timeout=dict(type='int', default=0),
     )
     module = AnsibleModule(argument_spec=argument_spec, required_if=[('state', 'parsed', ['running_config'])],
@@ -468,6 +500,14 @@ def main():
         if module.params['save_to']:
             result['saved'] = result['changed'] = write_if_changed(
                 module, module.params['save_to'], '\n'.join(rules(after)) + '\n')
+        if module.params['restore_unit']:
+            try:
+                result['restore_unit_changed'], _diffs = install_unit(
+                    module, module.params['restore_unit'], restore_unit(module.params['save_to']))
+            except OSError as error:
+                module.fail_json(msg='installing %s failed: %s; run the task with become: true (it writes under '
+                                     '/etc)' % (module.params['restore_unit'], error.strerror or error))
+            result['changed'] = result['changed'] or result['restore_unit_changed']
         return result
 
     run(module, plan, describe, stats=False, drain_timeout=module.params['drain_timeout'])

@@ -19,9 +19,8 @@ description:
     address on a down interface receives nothing.
   - The same address with another prefix, label or scope on the interface is replaced with no moment where the
     address is missing; if the replacement fails, the old address is put back.
-  - With O(persist), the address is also written as an C(ip -batch) file under O(persist_dir), for the
-    C(lvs-cluster-addresses.service) unit to restore at boot. The module writes only that file; the unit is
-    installed by the roles, or by the user (see the notes).
+  - With O(persist), the address is also written as an C(ip -batch) file under O(persist_dir), for a systemd unit
+    to restore at boot; with O(restore_unit), the module installs and enables that unit too, in the same run.
 author:
   - lvs.cluster developers (@lvs-cluster)
 extends_documentation_fragment:
@@ -94,15 +93,22 @@ options:
     description: Where the C(ip -batch) files live, one per address.
     type: path
     default: /etc/lvs-cluster/addresses.d
+  restore_unit:
+    description:
+      - With O(persist) and O(state=present), also write the systemd unit of this name under
+        C(/etc/systemd/system) that restores every file of O(persist_dir) at boot, and enable it; the file is
+        rewritten only when its content differs, C(systemctl daemon-reload) runs only then, and a unit disabled by
+        hand is enabled again. The roles C(lvs.cluster.director) and C(lvs.cluster.realserver) give
+        V(lvs-cluster-addresses.service).
+      - The unit's C(ExecStart) is C(/bin/sh -c 'for batch in PERSIST_DIR/*.batch; do [ -e "$batch" ] && ip -force
+        -batch "$batch"; done; true'). Tasks with different O(persist_dir) need different unit names.
+      - With O(state=absent) the unit is left alone (other addresses may still use it).
+      - Not set, the module installs no unit.
+    type: str
+    version_added: 0.1.0
 notes:
   - IPv6 addresses are added with C(nodad) so that they are usable at once.
-  - The module does not install the unit that restores the persisted addresses at boot. The roles
-    C(lvs.cluster.director) and C(lvs.cluster.realserver) install and enable it. Used alone, copy the collection's
-    C(roles/realserver/files/lvs-cluster-addresses.service) to C(/etc/systemd/system/) and enable it with
-    M(ansible.builtin.systemd_service) (O(ansible.builtin.systemd_service#module:daemon_reload=true)).
-  - The unit restores C(/etc/lvs-cluster/addresses.d), the default O(persist_dir); its C(ExecStart) is
-    C(/bin/sh -c 'for batch in /etc/lvs-cluster/addresses.d/*.batch; do [ -e "$batch" ] && ip -force -batch "$batch";
-    done; true'). For another O(persist_dir), install a unit of another name whose C(ExecStart) names that directory.
+  - O(restore_unit) needs systemd on the target (C(systemctl)).
 seealso:
   - module: lvs.cluster.arp_sysctl
 """
@@ -115,11 +121,12 @@ EXAMPLES = r"""
     label: eth0:8
     persist: true
 
-- name: The VIP hidden on lo of a DR real server
+- name: The VIP hidden on lo of a DR real server, and the unit that restores it at boot
   lvs.cluster.vip_alias:
     address: 192.0.2.10
     interface: lo
     persist: true
+    restore_unit: lvs-cluster-addresses.service
 
 - name: The VIPs of a DR and a TUN service on one real server, in one task
   lvs.cluster.vip_alias:
@@ -153,6 +160,10 @@ addresses:
   type: list
   elements: str
   sample: ["127.0.0.1/8", "192.0.2.10/32", "::1/128"]
+restore_unit_changed:
+  description: Whether the unit of O(restore_unit) was written or enabled (or, in check mode, would be).
+  returned: when O(restore_unit) is set, O(persist=true) and O(state=present)
+  type: bool
 """
 
 import errno
@@ -163,7 +174,7 @@ import re
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.cluster.plugins.module_utils._persist import (
-    file_diff, read_text, remove_if_present, write_if_changed,
+    file_diff, install_unit, oneshot_unit, read_text, remove_if_present, valid_unit_name, write_if_changed,
 )
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import ParameterError
 from ansible_collections.lvs.cluster.plugins.module_utils._rtnetlink import IFA_F_NODAD, RouteSocket
@@ -272,6 +283,23 @@ def replace_address(routes, index, current, wanted):
         routes.delete_address(index, old)
 
 
+def restore_unit(module):
+    """Install and enable the unit that restores persist_dir at boot; return (changed, diff entries)."""
+    name = module.params['restore_unit']
+    if not valid_unit_name(name):
+        module.fail_json(msg='restore_unit: %r is not valid; expected a unit name such as '
+                             'lvs-cluster-addresses.service' % name, parameter='restore_unit')
+    try:
+        return install_unit(module, name, oneshot_unit(
+            'lvs.cluster.vip_alias (restore_unit)', 'Restore the addresses persisted by lvs.cluster.vip_alias',
+            "/bin/sh -c 'for batch in %s/*.batch; do [ -e \"$batch\" ] && ip -force -batch \"$batch\"; done; true'"
+            % module.params['persist_dir'].rstrip('/'),
+            ['After=network-pre.target systemd-networkd.service networking.service', 'Before=network.target']))
+    except OSError as error:
+        module.fail_json(msg='installing %s failed: %s; run the task with become: true (it writes under /etc)' % (
+            name, error.strerror or error))
+
+
 def persist(module, interface, wanted, present):
     """Write or remove the address's ip -batch file, and nothing else; return (changed, diff entries)."""
     directory = module.params['persist_dir']
@@ -345,6 +373,7 @@ def main():
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             persist=dict(type='bool', default=False),
             persist_dir=dict(type='path', default='/etc/lvs-cluster/addresses.d'),
+            restore_unit=dict(type='str'),
         ),
         mutually_exclusive=[('address', 'addresses')],
         required_one_of=[('address', 'addresses')],
@@ -355,6 +384,9 @@ def main():
     except ParameterError as error:
         module.fail_json(msg=str(error), parameter=error.name)
     present = module.params['state'] == 'present'
+    if module.params['restore_unit'] is not None and not module.params['persist']:
+        module.fail_json(msg='restore_unit: %r is not valid without persist: true (the unit restores the persisted '
+                             'addresses)' % module.params['restore_unit'], parameter='restore_unit')
     changed, interfaces, diffs = False, {}, []
     try:
         route_socket = RouteSocket.open()
@@ -374,6 +406,10 @@ def main():
             changed |= live_changed or persisted
             diffs += [diff] + file_diffs
     result = dict(changed=changed, interfaces=interfaces)
+    if module.params['restore_unit'] is not None and present:
+        result['restore_unit_changed'], unit_diffs = restore_unit(module)
+        result['changed'] |= result['restore_unit_changed']
+        diffs += unit_diffs
     if module.params['address'] is not None:
         result.update(interface=wanted[0][0], addresses=interfaces[wanted[0][0]])
     if module._diff:

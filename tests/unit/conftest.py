@@ -1,4 +1,4 @@
-"""Shared fixtures: run a module's main() with arguments and a fake IPVS backend."""
+"""Shared fixtures: run a module's main() with arguments, a fake IPVS backend, and a fake systemd for every test."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ try:
 except ImportError:  # ansible-core < 2.19
     patch_module_args = None
 
-from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_client
+from ansible_collections.lvs.cluster.plugins.module_utils import _ipvs_client, _persist
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import ApplyError, refusal
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import SCHEDULERS
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_plan import apply_to_table
@@ -70,6 +70,35 @@ class FakeBackend:
 
     def close(self):
         pass
+
+
+class FakeSystemd:
+    """systemctl as _persist.systemctl runs it: which units are enabled; records every command."""
+
+    def __init__(self):
+        self.enabled = set()
+        self.commands = []
+        self.refuse = None  # a command (tuple) that fails
+
+    def __call__(self, module, *args):
+        self.commands.append(args)
+        if args == self.refuse:
+            return 1, 'Failed to %s\n' % ' '.join(args)
+        if args[0] == 'is-enabled':
+            return (0, 'enabled\n') if args[1] in self.enabled else (1, 'disabled\n')
+        if args[0] == 'enable':
+            self.enabled.add(args[1])
+        return 0, ''
+
+
+@pytest.fixture(autouse=True)
+def fake_systemd(monkeypatch, tmp_path):
+    """Every test: unit files under tmp_path/systemd, a running systemd faked (no test runs systemctl)."""
+    systemd = FakeSystemd()
+    monkeypatch.setattr(_persist, 'systemctl', systemd)
+    monkeypatch.setattr(_persist, 'SYSTEMD_UNITS', str(tmp_path / 'systemd'))
+    monkeypatch.setattr(_persist, 'SYSTEMD_RUNNING', str(tmp_path))
+    return systemd
 
 
 @pytest.fixture

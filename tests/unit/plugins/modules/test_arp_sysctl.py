@@ -6,18 +6,18 @@ import errno
 
 import pytest
 
-from ansible_collections.lvs.cluster.plugins.module_utils import _persist
+from ansible_collections.lvs.cluster.plugins.module_utils import _persist, _sysctl
 from ansible_collections.lvs.cluster.plugins.modules import arp_sysctl
 
 
 @pytest.fixture
 def proc(tmp_path, monkeypatch):
-    root = tmp_path / 'conf'
+    root = tmp_path / 'sys' / 'net' / 'ipv4' / 'conf'
     for interface in ('all', 'default', 'lo', 'eth0'):
         for name in ('arp_ignore', 'arp_announce', 'rp_filter'):
             (root / interface).mkdir(parents=True, exist_ok=True)
             (root / interface / name).write_text('0\n')
-    monkeypatch.setattr(arp_sysctl, 'PROC_CONF', str(root))
+    monkeypatch.setattr(arp_sysctl, 'PROC_SYS', str(tmp_path / 'sys'))
     return root
 
 
@@ -71,7 +71,7 @@ def refuse_writes(monkeypatch, under, error):
         if 'w' in mode and str(path).startswith(str(under)):
             raise error
         return open(path, mode, *args, **kwargs)
-    monkeypatch.setattr(arp_sysctl, 'open', refusing_open, raising=False)
+    monkeypatch.setattr(_sysctl, 'open', refusing_open, raising=False)
 
 
 def test_without_root_the_live_write_fails_naming_the_key_and_what_is_needed(proc, tmp_path, run_module, monkeypatch):

@@ -238,3 +238,39 @@ def test_table_with_a_refused_second_service_is_all_or_nothing(fake_backend, run
     assert result['failed'] and result['changed'] is False and fake_backend.table == {}
     assert result['msg'].startswith('adding real server 198.51.100.255:80 to tcp 192.0.2.11:80 (')
     assert len(result['applied']) == 4 and result['undone'][-1] == '-D -t 192.0.2.10:80'
+
+
+def test_table_restore_unit_is_written_and_enabled_once(fake_backend, fake_systemd, run_module, tmp_path):
+    args = dict(config=[WEB], save_to=str(tmp_path / 'ipvs.rules'), restore_unit='lvs-cluster-ipvs.service')
+    unit = tmp_path / 'systemd' / 'lvs-cluster-ipvs.service'
+    checked = run_module(ipvs_table.main, args, check_mode=True)
+    assert checked['changed'] and checked['restore_unit_changed'] and not unit.exists() and not fake_systemd.commands
+    done = run_module(ipvs_table.main, args)
+    assert done['restore_unit_changed'] and fake_systemd.commands == [('daemon-reload',), ('enable', 'lvs-cluster-ipvs.service')]
+    assert "ExecStart=/bin/sh -c 'ipvsadm -R < %s'" % (tmp_path / 'ipvs.rules') in unit.read_text()
+    assert 'Before=keepalived.service' in unit.read_text()
+    fake_systemd.commands.clear()
+    again = run_module(ipvs_table.main, args)
+    assert not again['changed'] and not again['restore_unit_changed']
+    assert fake_systemd.commands == [('is-enabled', 'lvs-cluster-ipvs.service')]
+    fake_systemd.enabled.clear()  # systemctl disable, by hand
+    repaired = run_module(ipvs_table.main, args)
+    assert repaired['changed'] and repaired['restore_unit_changed'] and not repaired['commands']
+    assert fake_systemd.commands[-1] == ('enable', 'lvs-cluster-ipvs.service')
+
+
+@pytest.mark.parametrize('args', [dict(restore_unit='lvs-cluster-ipvs.service'),
+                                  dict(restore_unit='../x.service', save_to='/tmp/rules'),
+                                  dict(restore_unit='lvs.timer', save_to='/tmp/rules')])
+def test_table_restore_unit_needs_save_to_and_a_service_name(fake_backend, fake_systemd, run_module, args):
+    result = run_module(ipvs_table.main, dict(args, config=[WEB]))
+    assert result['failed'] and result['parameter'] == 'restore_unit' and not fake_backend.applied
+    assert not fake_systemd.commands
+
+
+def test_table_a_failed_enable_says_so(fake_backend, fake_systemd, run_module, tmp_path):
+    fake_systemd.refuse = ('enable', 'lvs-cluster-ipvs.service')
+    result = run_module(ipvs_table.main, dict(config=[WEB], save_to=str(tmp_path / 'ipvs.rules'),
+                                              restore_unit='lvs-cluster-ipvs.service'))
+    assert result['failed'] and result['changed']
+    assert result['msg'].startswith('systemctl enable lvs-cluster-ipvs.service failed (rc 1)')

@@ -3,8 +3,9 @@
 For every module, hypothesis builds arguments from the module's own argument spec (valid values,
 edge cases such as scoped IPv6 or boundary integers, and junk of every type) and runs main()
 through validation and planning against fakes of the host: the fake IPVS backend, a fake
-/proc/sys tree, a fake netlink route socket. Files the modules would write go to a temporary
-directory, and arp_sysctl and vip_alias run in check mode (their writes are not faked).
+/proc/sys tree, a fake netlink route socket, a fake /sys/module and modprobe. Files the modules would write go to a temporary
+directory (unit files too: tests/unit/conftest.py fakes systemd), arp_sysctl and vip_alias run in check mode (their
+writes are not faked), and sysctl in both modes (its /proc/sys is the fake tree).
 Infinite floats are left out: AnsibleModule itself raises OverflowError for one given to an int
 option (ansible-core's check_type_int), before any code of the collection runs.
 """
@@ -23,7 +24,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_model import Rea
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_params import SERVICE_KEY_OPTIONS, TABLE_SERVICE_OPTIONS
 from ansible_collections.lvs.cluster.plugins.module_utils._rtnetlink import Address, Link
 from ansible_collections.lvs.cluster.plugins.modules import (
-    arp_sysctl, ipvs_info, ipvs_realserver, ipvs_service, ipvs_table, vip_alias,
+    arp_sysctl, ipvs_info, ipvs_realserver, ipvs_service, ipvs_table, kernel_modules, sysctl, vip_alias,
 )
 
 from ansible_collections.lvs.cluster.tests.unit.strategies import valid_leaning
@@ -90,12 +91,13 @@ def test_ipvs_modules_fail_or_exit_on_any_input(main, fake_backend, run_module, 
 
 @pytest.fixture
 def proc(tmp_path, monkeypatch):
-    root = tmp_path / 'conf'
+    root = tmp_path / 'sys' / 'net' / 'ipv4' / 'conf'
     for interface in ('all', 'default', 'lo', 'eth0'):
         (root / interface).mkdir(parents=True)
         for name in ('arp_ignore', 'arp_announce', 'rp_filter'):
             (root / interface / name).write_text('0\n')
-    monkeypatch.setattr(arp_sysctl, 'PROC_CONF', str(root))
+    monkeypatch.setattr(arp_sysctl, 'PROC_SYS', str(tmp_path / 'sys'))
+    monkeypatch.setattr(sysctl, 'PROC_SYS', str(tmp_path / 'sys'))
 
 
 def test_arp_sysctl_fails_or_exits_on_any_input(proc, run_module, monkeypatch, tmp_path):
@@ -105,6 +107,28 @@ def test_arp_sysctl_fails_or_exits_on_any_input(proc, run_module, monkeypatch, t
     @given(valid_leaning(spec, infinity=False))
     def check(args):
         run_to_the_end(run_module, arp_sysctl.main, pinned(args, tmp_path), check_mode=True)
+    check()
+
+
+def test_sysctl_fails_or_exits_on_any_input(proc, run_module, monkeypatch, tmp_path):
+    spec = argument_spec(sysctl.main, monkeypatch)
+
+    @SETTINGS
+    @given(valid_leaning(spec, infinity=False), st.booleans())
+    def check(args, check_mode):
+        run_to_the_end(run_module, sysctl.main, pinned(args, tmp_path), check_mode=check_mode)
+    check()
+
+
+def test_kernel_modules_fails_or_exits_on_any_input(run_module, monkeypatch, tmp_path):
+    spec = argument_spec(kernel_modules.main, monkeypatch)
+    monkeypatch.setattr(kernel_modules, 'SYS_MODULE', str(tmp_path / 'module'))
+    monkeypatch.setattr(kernel_modules, 'modprobe', lambda module, name: (1, 'not found'))
+
+    @SETTINGS
+    @given(valid_leaning(spec, infinity=False), st.booleans())
+    def check(args, check_mode):
+        run_to_the_end(run_module, kernel_modules.main, pinned(args, tmp_path), check_mode=check_mode)
     check()
 
 

@@ -9,6 +9,7 @@ import os
 import pytest
 
 from ansible_collections.lvs.cluster.plugins.module_utils._ipvs_errors import ParameterError
+from ansible_collections.lvs.cluster.plugins.module_utils._rtnetlink import Address, Link
 from ansible_collections.lvs.cluster.plugins.modules import vip_alias
 
 BASE = dict(address=None, prefix=None, interface=None, label=None, scope=None, addresses=None)
@@ -126,3 +127,68 @@ def test_tasks_with_different_persist_dirs_leave_each_other_alone(tmp_path, monk
     assert vip_alias.persist(realserver, 'lo', lo, False)[0]
     assert (tmp_path / 'director.d' / 'eth0_192.0.2.10.batch').exists()
     assert not (tmp_path / 'realserver.d' / 'lo_2001-db8--10.batch').exists()
+
+
+class LiveRouteSocket:
+    """The netlink route socket as vip_alias.main uses it: lo (index 1, up), with the addresses added to it."""
+
+    def __init__(self):
+        self.added = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def link(self, name):
+        return Link(1, 'lo', True) if name == 'lo' else None
+
+    def links(self):
+        return [Link(1, 'lo', True)]
+
+    def addresses(self, index):
+        return [Address(entry, 'lo', 254) for entry in self.added]
+
+    def add_address(self, index, entry, label=None, scope=0, flags=0):
+        self.added.append(entry)
+
+    def delete_address(self, index, entry):
+        self.added.remove(entry)
+
+
+def test_restore_unit_installed_with_the_addresses_then_idempotent(run_module, monkeypatch, tmp_path, fake_systemd):
+    routes = LiveRouteSocket()
+    monkeypatch.setattr(vip_alias.RouteSocket, 'open', lambda: routes)
+    args = dict(address='192.0.2.10', interface='lo', persist=True, persist_dir=str(tmp_path / 'addresses.d'),
+                restore_unit='lvs-cluster-addresses.service')
+    unit = tmp_path / 'systemd' / 'lvs-cluster-addresses.service'
+    checked = run_module(vip_alias.main, args, check_mode=True, diff=True)
+    assert checked['changed'] and checked['restore_unit_changed'] and not unit.exists() and not routes.added
+    assert checked['diff'][-1] == {'before_header': 'lvs-cluster-addresses.service', 'before': 'disabled\n',
+                                   'after_header': 'lvs-cluster-addresses.service', 'after': 'enabled\n'}
+    done = run_module(vip_alias.main, args)
+    assert done['changed'] and done['restore_unit_changed'] and done['addresses'] == ['192.0.2.10/32']
+    assert 'for batch in %s/*.batch; do' % (tmp_path / 'addresses.d') in unit.read_text()
+    assert 'lvs-cluster-addresses.service' in fake_systemd.enabled
+    again = run_module(vip_alias.main, args)
+    assert not again['changed'] and not again['restore_unit_changed']
+    routes.added.clear()  # ip addr del, by hand: the VIP comes back, the unit is left as it is
+    repaired = run_module(vip_alias.main, args)
+    assert repaired['changed'] and not repaired['restore_unit_changed'] and routes.added
+    absent = run_module(vip_alias.main, dict(args, state='absent'))
+    assert absent['changed'] and 'restore_unit_changed' not in absent and unit.exists()
+
+
+@pytest.mark.parametrize('args, says', [
+    (dict(restore_unit='lvs-cluster-addresses.service'),
+     "restore_unit: 'lvs-cluster-addresses.service' is not valid without persist: true"),
+    (dict(restore_unit='x/y.service', persist=True), "restore_unit: 'x/y.service' is not valid; expected a unit name"),
+])
+def test_restore_unit_bad_input(run_module, monkeypatch, tmp_path, fake_systemd, args, says):
+    routes = LiveRouteSocket()
+    monkeypatch.setattr(vip_alias.RouteSocket, 'open', lambda: routes)
+    result = run_module(vip_alias.main, dict(args, address='192.0.2.10', interface='lo',
+                                             persist_dir=str(tmp_path / 'addresses.d')))
+    assert result['failed'] and says in result['msg'] and not fake_systemd.commands
+    assert not (tmp_path / 'systemd').exists()
