@@ -59,7 +59,7 @@ def route_events(text, vip):
             blocks[-1].append(line.strip())
     events = []
     for block in blocks:
-        stamp, _, first = block[0].partition('] ')
+        stamp, _bracket, first = block[0].partition('] ')
         deleted = first.startswith('Deleted ')
         if first.split()[int(deleted):int(deleted) + 1] == [vip]:
             when = datetime.datetime.fromisoformat(stamp[1:]).replace(tzinfo=datetime.timezone.utc).timestamp()
