@@ -5,6 +5,11 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
+
+from ansible.module_utils.parsing.convert_bool import boolean
+
 DOCUMENTATION = r"""
 name: verify_report
 short_description: Judge what playbooks/verify.yml observed on a cluster against the model
@@ -20,6 +25,10 @@ description:
   - "The directors hold no TCP socket on a VIP and list connections in their IPVS table; each real server's access
     log has requests from the client's own address; no host has drift (what the roles would change)."
   - "VRRP: every keepalived instance is MASTER on exactly one director."
+  - "Metrics, on the directors whose node_exporter verify.yml scraped (C(director_metrics)): a
+    C(node_ipvs_backend_connections_active) series for every real server of every service (SCTP services aside:
+    node_exporter does not read them), and with keepalived's metrics a C(keepalived_vrrp_state) series for every
+    VRRP instance, V(1) (MASTER) on exactly one director (at most one when some director does not export it)."
 author:
   - lvs.cluster developers (@lvs-cluster)
 positional: ipvs, observed
@@ -43,6 +52,9 @@ options:
         C(STOPPED) when keepalived does not run);
         C(seen), for each real server the requests from the client's address in its access log (None to skip);
         C(drift), for each host what the roles would change there.
+      - C(metrics), for each director the result of C(ansible.builtin.uri) on its node_exporter's C(/metrics)
+        (C(status), C(content), C(url), C(msg); skipped or absent when it has no metrics);
+        C(keepalived_metrics), for each director whether its keepalived exports C(keepalived_vrrp_state).
     type: dict
     required: true
   tolerance:
@@ -61,14 +73,21 @@ RETURN = r"""
 _value:
   description:
     - C(rows), one per real server of each service (service, mode, vip, realserver, weight, connections, share,
-      expected, reply_bytes_via_director); C(table), the same as text lines; C(failures), one sentence per failed
-      check.
+      expected, reply_bytes_via_director, metrics - how many scraped directors export its series, as C(1/2), or
+      C(-)); C(table), the same as text lines, then a line per scraped director; C(failures), one sentence per
+      failed check.
   type: dict
 """
 
-COLUMNS = ('%-14s %-4s %-20s %-12s %6s %11s %6s %8s %s',
-           ('service', 'mode', 'VIP', 'real server', 'weight', 'connections', 'share', 'expected',
+COLUMNS = ('%-14s %-4s %-20s %-12s %6s %11s %6s %8s %7s %s',
+           ('service', 'mode', 'VIP', 'real server', 'weight', 'connections', 'share', 'expected', 'metrics',
             'reply bytes via director'))
+BACKEND_SERIES = 'node_ipvs_backend_connections_active'
+VRRP_SERIES = 'keepalived_vrrp_state'
+VRRP_STATES = {0: 'BACKUP', 1: 'MASTER', 2: 'FAULT', 3: 'STOP'}
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)')
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+_ESCAPE = re.compile(r'\\(.)')
 
 
 def parse_lines(lines):
@@ -79,6 +98,114 @@ def parse_lines(lines):
         if len(words) >= 2:
             parsed.setdefault(words[0], {}).setdefault(words[1], []).extend(words[2:])
     return parsed
+
+
+def service_label(service, resolved):
+    """The service as the failures name it: 'web (DR 10.0.0.1:80)', or 'mail (fwmark 10)'."""
+    if 'fwmark' in resolved:
+        return '%s (fwmark %s)' % (service['name'], resolved['fwmark'])
+    return '%s (%s %s:%s)' % (service['name'], service.get('forwarding', 'dr').upper(), service['vip'], resolved['port'])
+
+
+def parse_metrics(text, names):
+    """Return {name: [(labels, value)]}: the samples of the metrics names in Prometheus' text format."""
+    samples = dict((name, []) for name in names)
+    for line in (text or '').splitlines():
+        match = _SAMPLE.match(line) if line.startswith(tuple(names)) else None
+        if not match or match.group(1) not in samples:
+            continue
+        labels = dict((key, _ESCAPE.sub(lambda escaped: '\n' if escaped.group(1) == 'n' else escaped.group(1), value))
+                      for key, value in _LABEL.findall(match.group(2) or ''))
+        try:
+            samples[match.group(1)].append((labels, float(match.group(3))))
+        except ValueError:
+            continue
+    return samples
+
+
+def canonical(address):
+    """The address as node_exporter prints it (IPv6 compressed, lower case)."""
+    try:
+        return ipaddress.ip_address(address).compressed
+    except ValueError:
+        return str(address).lower()
+
+
+def backend_keys(samples):
+    """Return the set of (service, (real server address, port)) of node_ipvs_backend_connections_active's series."""
+    keys = set()
+    for labels, _value in samples:
+        if labels.get('proto') == 'FWM':
+            service = ('FWM', labels.get('local_mark', '').upper())
+        else:
+            service = (labels.get('proto'), canonical(labels.get('local_address', '')), labels.get('local_port'))
+        keys.add((service, (canonical(labels.get('remote_address', '')), labels.get('remote_port'))))
+    return keys
+
+
+def scraped_metrics(observed):
+    """Return ({director: samples}, failures) of the directors whose node_exporter verify.yml scraped."""
+    scraped, failures = {}, []
+    for host, result in sorted((observed.get('metrics') or {}).items()):
+        if not result or result.get('skipped'):
+            continue
+        if result.get('status') != 200:
+            failures.append('%s: node_exporter did not answer at %s (%s)' % (
+                host, result.get('url', '/metrics'), result.get('msg') or 'status %s' % result.get('status')))
+            continue
+        scraped[host] = parse_metrics(result.get('content'), (BACKEND_SERIES, VRRP_SERIES))
+    return scraped, failures
+
+
+def judge_backend_metrics(service, resolved, scraped):
+    """Return (for each real server, how many scraped directors export its series or None, failures) of a service."""
+    members = list(zip(service.get('realservers', []), resolved.get('realservers', [])))
+    if not scraped or resolved.get('protocol') == 'sctp':
+        return [None] * len(members), []
+    if 'fwmark' in resolved:
+        key = ('FWM', '%08X' % resolved['fwmark'])
+    else:
+        key = (resolved.get('protocol', 'tcp').upper(), canonical(resolved['address']), str(resolved['port']))
+    label = service_label(service, resolved)
+    exported = dict((host, backend_keys(samples[BACKEND_SERIES])) for host, samples in scraped.items())
+    counts, failures = [], []
+    for entry, member in members:
+        if member.get('state') == 'absent':
+            counts.append(None)
+            continue
+        address, port = canonical(member['address']), member.get('port', resolved.get('port'))
+        missing = [host for host, keys in sorted(exported.items()) if not any(
+            found_service == key and found_rs[0] == address and (port is None or found_rs[1] == str(port))
+            for found_service, found_rs in keys)]
+        counts.append(len(exported) - len(missing))
+        named = '%s (%s)' % (entry['host'], member['address']) if entry.get('host') else member['address']
+        failures.extend('%s: node_exporter on %s has no %s series for %s' % (label, host, BACKEND_SERIES, named)
+                        for host in missing)
+    return counts, failures
+
+
+def judge_vrrp_metrics(directors, scraped, exporting):
+    """Return (lines, failures): keepalived_vrrp_state of each VRRP instance on the directors that export it."""
+    lines, failures = [], []
+    for instance, words in sorted(directors.get('vrrp', {}).items()):
+        hosts = sorted(set(words[0::2]))
+        exporters = [host for host in hosts if host in scraped and boolean(exporting.get(host, True), strict=False)]
+        if not exporters:
+            continue
+        values = {}
+        for host in exporters:
+            found = [value for labels, value in scraped[host][VRRP_SERIES] if labels.get('instance') == instance]
+            if found:
+                values[host] = int(found[-1])
+            else:
+                failures.append('VRRP instance %s: node_exporter on %s has no %s series' % (instance, host, VRRP_SERIES))
+        masters = [host for host, value in sorted(values.items()) if value == 1]
+        described = ', '.join('%s %s' % (host, VRRP_STATES.get(value, value)) for host, value in sorted(values.items()))
+        lines.append('metrics VRRP %s: %s' % (instance, described or 'no series'))
+        if len(masters) > 1 or (not masters and len(exporters) == len(hosts)):
+            failures.append('VRRP instance %s: %s is 1 (MASTER) on %d directors (%s); expected exactly one' % (
+                instance, VRRP_SERIES, len(masters), described or 'no series'))
+    return lines, failures
 
 
 def counters(tables):
@@ -100,7 +227,7 @@ def counters(tables):
 def judge_service(service, resolved, old, new, client, directors, tolerance):
     """Return (rows, failures) of one service."""
     vip, mode, port = service['vip'], service.get('forwarding', 'dr'), resolved['port']
-    label = '%s (%s %s:%s)' % (service['name'], mode.upper(), vip, port)
+    label = service_label(service, resolved)
     key = (resolved.get('protocol', 'tcp'), resolved['address'], port)
     if key not in new:
         return [], ['%s: no director has this service in its IPVS table' % label]
@@ -151,11 +278,17 @@ def verify_report(model, ipvs, observed, tolerance=0.1):
     rows, failures = [], []
     for host, changes in sorted(observed.get('drift', {}).items()):
         failures.extend('%s: %s' % (host, change) for change in changes or [])
+    scraped, metrics_failures = scraped_metrics(observed)
     for service, resolved in zip(model, ipvs):
+        exported, backend_failures = judge_backend_metrics(service, resolved, scraped)
+        metrics_failures += backend_failures
         if 'fwmark' not in resolved:
             service_rows, service_failures = judge_service(service, resolved, old, new, client, directors, tolerance)
+            for row, count in zip(service_rows, exported):
+                row['metrics'] = '-' if count is None else '%d/%d' % (count, len(scraped))
             rows += service_rows
             failures += service_failures
+    vrrp_lines, vrrp_failures = judge_vrrp_metrics(directors, scraped, observed.get('keepalived_metrics') or {})
     if not sum(int(counts[0]) for counts in directors.get('connections', {}).values() if counts):
         failures.append('the directors list no connection (ipvsadm -Lnc) after the load')
     for instance, words in sorted(directors.get('vrrp', {}).items()):
@@ -167,10 +300,14 @@ def verify_report(model, ipvs, observed, tolerance=0.1):
     for host, count in sorted(observed.get('seen', {}).items()):
         if count is not None and int(count or 0) == 0:
             failures.append("%s: its access log has no request from the client's own address" % host)
+    failures += metrics_failures + vrrp_failures
     table = [COLUMNS[0] % COLUMNS[1]] + [COLUMNS[0] % (
         row['service'], row['mode'], row['vip'], row['realserver'], row['weight'], row['connections'],
-        '%.3f' % row['share'], '%.3f' % row['expected'], row['reply_bytes_via_director']) for row in rows]
-    return {'rows': rows, 'table': table, 'failures': failures}
+        '%.3f' % row['share'], '%.3f' % row['expected'], row.get('metrics', '-'), row['reply_bytes_via_director'])
+        for row in rows]
+    table += ['metrics scraped on %s (node_exporter of each director with director_metrics)' % ', '.join(sorted(scraped))
+              ] if scraped else []
+    return {'rows': rows, 'table': table + vrrp_lines, 'failures': failures}
 
 
 class FilterModule:

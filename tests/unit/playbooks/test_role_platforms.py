@@ -57,16 +57,23 @@ SERVICE = {'name': 'web', 'vip': '192.0.2.10', 'port': 80, 'owner': 'keepalived'
            'realservers': [{'host': 'realserver'}]}
 
 
+# A second director with director_metrics: node_exporter's names are checked too (without metrics they are not).
+METRICS_HOST = {'ansible_host': '192.0.2.9', 'role_under_test': 'director', 'entry_point': 'host',
+                'director_metrics': True}
+METRICS_NAMES = {'director_metrics_packages': ['node_exporter'], 'director_metrics_service': 'node_exporter'}
+
+
 def inventory(names):
     """One host per role (192.0.2.1 to .4), each with names[role] as its variables; the directors run keepalived."""
     hosts = dict((role, dict(names.get(role, {}), ansible_host='192.0.2.%d' % (index + 1), role_under_test=role,
                              entry_point=ENTRY_POINTS[role]))
                  for index, role in enumerate(ENTRY_POINTS))
+    hosts['director_metrics'] = dict(names.get('director', {}), **dict(METRICS_HOST, **names.get('director_metrics', {})))
     return {'all': {
         'vars': {'lvs_virtual_services': [SERVICE], 'keepalived_ha_interface': 'eth0',
                  'lvs_realserver_address': '198.51.100.11'},
         'children': {
-            'directors': {'hosts': {role: hosts[role] for role in ('director', 'keepalived_ha')}},
+            'directors': {'hosts': {role: hosts[role] for role in ('director', 'keepalived_ha', 'director_metrics')}},
             'realservers': {'hosts': {role: hosts[role] for role in ('realserver', 'httpd_backend')}},
         }}}
 
@@ -84,7 +91,8 @@ def runs(tmp_path_factory, playbook_run):
         (directory / 'platform.yml').write_text(PLAYBOOK)
         return playbook_run(directory, directory / 'platform.yml', inventory(names), '--check',
                             '-e', json.dumps({'ansible_facts': facts}))
-    return {'centos': run('centos', CENTOS, {}), 'centos_names': run('centos_names', CENTOS, CENTOS_NAMES),
+    return {'centos': run('centos', CENTOS, {}),
+            'centos_names': run('centos_names', CENTOS, dict(CENTOS_NAMES, director_metrics=METRICS_NAMES)),
             'bookworm': run('bookworm', BOOKWORM, {})}
 
 
@@ -119,5 +127,23 @@ def test_a_tested_platform_passes_without_a_warning(runs, role):
     result, _attempts = runs['bookworm']
     done = outcomes(result, role)
     assert [warning for outcome in done for warning in outcome.get('warnings', [])] == []
+    assert any(CHECK in outcome['task'] and outcome.get('tested') is True for outcome in done)
+    assert done[-1]['unreachable'] is True
+
+
+def test_with_director_metrics_the_check_wants_node_exporters_names_too(runs):
+    result, attempts = runs['centos']
+    last = outcomes(result, 'director_metrics')[-1]
+    assert CHECK in last['task'] and last['failed'] is True
+    assert last['msg'] == REFUSED['director'].replace(
+        'set director_packages', 'set director_metrics_packages and director_metrics_service and director_packages')
+    assert not [line for line in attempts if '192.0.2.9' in line.split()]
+    result, _attempts = runs['centos_names']
+    done = outcomes(result, 'director_metrics')
+    assert [warning for outcome in done for warning in outcome.get('warnings', [])] == [WARNED['director'].replace(
+        'with director_packages', "with director_metrics_packages ['node_exporter'] and director_metrics_service "
+        "'node_exporter' and director_packages")]
+    result, _attempts = runs['bookworm']
+    done = outcomes(result, 'director_metrics')
     assert any(CHECK in outcome['task'] and outcome.get('tested') is True for outcome in done)
     assert done[-1]['unreachable'] is True

@@ -31,6 +31,7 @@ KEPT = {
     'file /var/www/html/index.html': "Apache's page (httpd_backend): the application stays",
     'file /var/www/html/health': "Apache's health page (httpd_backend): the application stays",
     'unit apache2.service': 'Apache (httpd_backend) stays enabled and running',
+    'unit prometheus-node-exporter.service': 'node_exporter (director_metrics) stays enabled and running, as FRR does',
 }
 # The files the collection's modules write when a task does not say otherwise (their DOCUMENTATION's defaults).
 ARP_SYSCTL_FILE = '/etc/sysctl.d/90-lvs-cluster-arp.conf'
