@@ -114,7 +114,8 @@ benchmark-cluster: venv collection lab-up ## Print site.yml vs ping and the data
 STAGE := tests/stage
 export STAGE_TIMES := $(CURDIR)/build/stage-times.tsv
 
-HOST_CHECKS := lint sanity sanity-matrix unit units keepalived-config frr-config docs-lint changelog-lint galaxy-import install-test
+# `units` runs the tests of `make unit` (all of tests/unit) under ansible-test: CI runs it, not both.
+HOST_CHECKS := lint sanity sanity-matrix units keepalived-config frr-config docs-lint changelog-lint galaxy-import install-test
 
 test: venv collection ## Everything CI runs: host-side checks beside the lab; integration beside the scenarios
 	[ -n "$${CI:-}" ] || rm -f $(STAGE_TIMES)
