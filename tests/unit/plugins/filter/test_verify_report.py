@@ -98,11 +98,11 @@ def node_exporter(backends=(), vrrp=()):
 
 BACKENDS = (('TCP', '10.89.0.100', 80, '10.89.0.11', 80), ('TCP', '10.89.0.100', 80, '10.89.0.12', 80),
             ('TCP', '10.89.0.102', 80, '10.89.1.13', 80))
-VRRP = ['vrrp VI_WEB lb1 MASTER', 'vrrp VI_WEB lb2 BACKUP']
+VRRP = ('vrrp VI_WEB lb1 MASTER', 'vrrp VI_WEB lb2 BACKUP')
 
 
 def with_metrics(metrics, keepalived_metrics=None, vrrp=VRRP):
-    return observed(directors=observed()['directors'] + vrrp, metrics=metrics,
+    return observed(directors=observed()['directors'] + list(vrrp), metrics=metrics,
                     keepalived_metrics=keepalived_metrics or {})
 
 
@@ -125,7 +125,7 @@ def test_without_metrics_the_table_says_so_in_its_column():
 def test_a_missing_series_a_missing_state_and_two_masters_are_reported():
     metrics = {'lb1': node_exporter(BACKENDS[:1] + BACKENDS[2:], [('VI_WEB', 1), ('VI_DB', 1)]),
                'lb2': node_exporter(BACKENDS, [('VI_DB', 1)])}
-    vrrp = VRRP + ['vrrp VI_DB lb1 MASTER', 'vrrp VI_DB lb2 MASTER']
+    vrrp = VRRP + ('vrrp VI_DB lb1 MASTER', 'vrrp VI_DB lb2 MASTER')
     report = verify_report(MODEL, IPVS, with_metrics(metrics, vrrp=vrrp))
     assert [row['metrics'] for row in report['rows']] == ['2/2', '1/2', '2/2']
     assert [failure for failure in report['failures'] if 'metrics' in failure or 'node_exporter' in failure
