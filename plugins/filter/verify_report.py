@@ -184,11 +184,16 @@ def judge_backend_metrics(service, resolved, scraped):
     return counts, failures
 
 
-def judge_vrrp_metrics(directors, scraped, exporting):
+def vrrp_states(directors):
+    """Return {instance: {director: state}} from the directors' VRRP words (director, state, director, state...)."""
+    return dict((instance, dict(zip(words[0::2], words[1::2]))) for instance, words in directors.get('vrrp', {}).items())
+
+
+def judge_vrrp_metrics(states, scraped, exporting):
     """Return (lines, failures): keepalived_vrrp_state of each VRRP instance on the directors that export it."""
     lines, failures = [], []
-    for instance, words in sorted(directors.get('vrrp', {}).items()):
-        hosts = sorted(set(words[0::2]))
+    for instance, instance_states in sorted(states.items()):
+        hosts = sorted(instance_states)
         exporters = [host for host in hosts if host in scraped and boolean(exporting.get(host, True), strict=False)]
         if not exporters:
             continue
@@ -288,11 +293,11 @@ def verify_report(model, ipvs, observed, tolerance=0.1):
                 row['metrics'] = '-' if count is None else '%d/%d' % (count, len(scraped))
             rows += service_rows
             failures += service_failures
-    vrrp_lines, vrrp_failures = judge_vrrp_metrics(directors, scraped, observed.get('keepalived_metrics') or {})
+    vrrp = vrrp_states(directors)
+    vrrp_lines, vrrp_failures = judge_vrrp_metrics(vrrp, scraped, observed.get('keepalived_metrics') or {})
     if not sum(int(counts[0]) for counts in directors.get('connections', {}).values() if counts):
         failures.append('the directors list no connection (ipvsadm -Lnc) after the load')
-    for instance, words in sorted(directors.get('vrrp', {}).items()):
-        states = dict(zip(words[0::2], words[1::2]))
+    for instance, states in sorted(vrrp.items()):
         masters = sorted(host for host, state in states.items() if state == 'MASTER')
         if len(masters) != 1:
             failures.append('VRRP instance %s is MASTER on %d directors (%s); expected exactly one' % (
