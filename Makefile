@@ -17,7 +17,7 @@ SCENARIOS ?=
 TEST_SCENARIOS ?= ha modes
 
 .PHONY: help host-deps venv collection lint sanity sanity-matrix unit units keepalived-config frr-config docs-lint changelog-lint changelog dist \
-	galaxy-import install-test lab-up lab-down lab-status integration molecule demo benchmark benchmark-cluster test clean
+	galaxy-import install-test lab-up lab-down lab-status lab-reboot-test integration molecule demo benchmark benchmark-cluster test clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -104,6 +104,11 @@ demo: ## From a fresh Debian machine (as root): host packages, venv, lab, the cl
 	source <($(LAB) env) && PATH=$(CURDIR)/$(BIN):$$PATH && molecule create -s modes </dev/null \
 	  && molecule prepare -s modes </dev/null && molecule converge -s modes </dev/null \
 	  && ansible-playbook -i inventories/lab playbooks/verify.yml </dev/null
+
+lab-reboot-test: venv collection lab-up ## Once, outside make test: molecule modes converged, then the director and two real servers restarted (molecule/modes/reboot.yml)
+	source <($(LAB) env) && PATH=$(CURDIR)/$(BIN):$$PATH && molecule destroy -s modes </dev/null && molecule create -s modes </dev/null \
+	  && molecule converge -s modes </dev/null && molecule side-effect -s modes </dev/null; status=$$?; \
+	  molecule destroy -s modes </dev/null; exit $$status
 
 benchmark: venv collection lab-up ## Print the IPVS scale figures (issue 6) measured in the lab
 	source <($(LAB) env) && $(BIN)/python benchmarks/ipvs_scale.py
