@@ -137,14 +137,24 @@ def test_metrics_follow_the_director_role_and_add_the_option_to_the_notify_comma
         '/usr/local/libexec/lvs-cluster/keepalived-helper notify --metrics /run/lvs-cluster-keepalived')
 
 
-def test_the_tmpfiles_entry_links_the_textfile_with_metrics_and_removes_it_without():
+def test_the_tmpfiles_entry_makes_the_metrics_file_with_metrics_and_removes_it_without():
     state_dir = 'd /run/lvs-cluster-keepalived 0755 keepalived_script root -'
     assert tmpfiles_entry(keepalived_ha_metrics=True) == [
-        state_dir,
-        'f /run/lvs-cluster-keepalived/keepalived.prom 0644 keepalived_script root -',
-        'L+ /var/lib/prometheus/node-exporter/lvs-cluster-keepalived.prom - - - - '
-        '/run/lvs-cluster-keepalived/keepalived.prom']
-    assert tmpfiles_entry(keepalived_ha_metrics=False) == [
-        state_dir,
-        'r /run/lvs-cluster-keepalived/keepalived.prom',
-        'r /var/lib/prometheus/node-exporter/lvs-cluster-keepalived.prom']
+        state_dir, 'f /run/lvs-cluster-keepalived/keepalived.prom 0644 keepalived_script root -']
+    assert tmpfiles_entry(keepalived_ha_metrics=False) == [state_dir, 'r /run/lvs-cluster-keepalived/keepalived.prom']
+
+
+def test_no_tmpfiles_line_goes_through_the_textfile_directory():
+    """systemd-tmpfiles refuses a path through /var/lib/prometheus (owned by prometheus) into the root-owned
+    node-exporter directory (the molecule ha converge of 2026-12-03 failed on it): the link is the file module's."""
+    for metrics in (True, False):
+        assert not [line for line in tmpfiles_entry(keepalived_ha_metrics=metrics) if '/var/lib/prometheus' in line]
+
+
+def test_the_link_follows_the_metrics_switch():
+    tasks = yaml.safe_load((ROLES / 'keepalived_ha' / 'tasks' / 'main.yml').read_text())
+    link = next(task['ansible.builtin.file'] for task in tasks
+                if task.get('ansible.builtin.file', {}).get('path') == '{{ keepalived_ha_metrics_link }}')
+    assert role_value(link['state'], keepalived_ha_metrics=True) == 'link'
+    assert role_value(link['src'], keepalived_ha_metrics=True) == '/run/lvs-cluster-keepalived/keepalived.prom'
+    assert role_value(link['state'], keepalived_ha_metrics=False) == 'absent'
