@@ -8,8 +8,10 @@ Private to the lvs.cluster collection; not a public API.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import shutil
 import tempfile
 
 
@@ -42,11 +44,15 @@ def write_if_changed(module, path, content, mode=0o644):
 
 
 def remove_if_present(module, path):
-    """Remove path if it exists; return whether it did (or, in check mode, would)."""
+    """Remove path (a file, a link, or a directory with what it holds) if it exists; return whether it did (or, in
+    check mode, would)."""
     if not os.path.lexists(path):
         return False
     if not module.check_mode:
-        os.remove(path)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        else:
+            os.remove(path)
     return True
 
 
@@ -59,6 +65,8 @@ SYSTEMD_UNITS = '/etc/systemd/system'
 SYSTEMD_RUNNING = '/run/systemd/system'
 # What systemctl is-enabled prints for a unit that starts at boot.
 ENABLED = ('enabled', 'enabled-runtime', 'static', 'alias')
+# The ActiveState of a unit that systemctl stop has something to stop in.
+RUNNING = ('active', 'activating', 'reloading')
 
 
 def valid_unit_name(name):
@@ -80,6 +88,11 @@ def systemctl(module, *args):
     return rc, out
 
 
+def unit_path(name):
+    """Return the path of the unit file of name under /etc/systemd/system."""
+    return os.path.join(SYSTEMD_UNITS, name)
+
+
 def install_unit(module, name, content):
     """Write /etc/systemd/system/<name> unless it holds content already, and enable it unless it is enabled.
 
@@ -88,7 +101,7 @@ def install_unit(module, name, content):
     is enabled again (that is drift). The running systemd is told of a new or changed file (daemon-reload) only when
     systemd runs (not in a chroot).
     """
-    path = os.path.join(SYSTEMD_UNITS, name)
+    path = unit_path(name)
     before = read_text(path)
     written = write_if_changed(module, path, content)
     enabled = before is not None and systemctl(module, 'is-enabled', name)[1].strip() in ENABLED
@@ -103,3 +116,50 @@ def install_unit(module, name, content):
     if not enabled:
         diffs.append({'before_header': name, 'after_header': name, 'before': 'disabled\n', 'after': 'enabled\n'})
     return written or not enabled, diffs
+
+
+def unit_states(module, names):
+    """Return {name: (running, enabled)} of each unit, read with one systemctl show; an unknown unit is neither."""
+    rc, out = systemctl(module, 'show', '--property=ActiveState,UnitFileState', '--', *names)
+    if rc != 0:
+        module.fail_json(msg='systemctl show %s failed (rc %d): %s' % (' '.join(names), rc, out.strip()))
+    blocks = [dict(line.split('=', 1) for line in block.splitlines() if '=' in line)
+              for block in out.strip('\n').split('\n\n')]
+    blocks += [{}] * (len(names) - len(blocks))
+    return {name: (block.get('ActiveState') in RUNNING, block.get('UnitFileState') == 'enabled')
+            for name, block in zip(names, blocks)}
+
+
+def remove_units_and_paths(module, units, paths):
+    """Stop and disable units, remove paths (files, links, directory trees), and reload systemd when a unit file
+    under /etc/systemd/system went.
+
+    Returns (stopped, disabled, removed): the units stopped, the units disabled, the paths removed. In check mode
+    nothing changes and the lists predict the real run. A unit or path that is not there is already gone.
+    """
+    states = unit_states(module, units) if units else {}
+    stopped = [name for name in units if states[name][0]]
+    disabled = [name for name in units if states[name][1]]
+    for verb, names in (('stop', stopped), ('disable', disabled)):
+        if names and not module.check_mode:
+            rc, out = systemctl(module, verb, '--', *names)
+            if rc != 0:
+                module.fail_json(msg='systemctl %s %s failed (rc %d): %s' % (verb, ' '.join(names), rc, out.strip()),
+                                 changed=verb == 'disable' and bool(stopped))
+    removed = []
+    for path in paths:
+        try:
+            if remove_if_present(module, path):
+                removed.append(path)
+        except OSError as error:
+            module.fail_json(msg='removing %s failed: %s%s' % (
+                path, error.strerror or error,
+                '; run the task with become: true' if error.errno in (errno.EACCES, errno.EPERM) else ''),
+                changed=bool(stopped or disabled or removed), removed=removed)
+    unit_dir = SYSTEMD_UNITS.rstrip('/') + '/'
+    if not module.check_mode and os.path.isdir(SYSTEMD_RUNNING) and \
+            any(path.startswith(unit_dir) for path in removed):
+        rc, out = systemctl(module, 'daemon-reload')
+        if rc != 0:
+            module.fail_json(msg='systemctl daemon-reload failed (rc %d): %s' % (rc, out.strip()), changed=True)
+    return stopped, disabled, removed

@@ -73,10 +73,11 @@ class FakeBackend:
 
 
 class FakeSystemd:
-    """systemctl as _persist.systemctl runs it: which units are enabled; records every command."""
+    """systemctl as _persist.systemctl runs it: which units are enabled and running; records every command."""
 
     def __init__(self):
         self.enabled = set()
+        self.running = set()
         self.commands = []
         self.refuse = None  # a command (tuple) that fails
 
@@ -84,10 +85,17 @@ class FakeSystemd:
         self.commands.append(args)
         if args == self.refuse:
             return 1, 'Failed to %s\n' % ' '.join(args)
+        names = args[args.index('--') + 1:] if '--' in args else args[1:]
         if args[0] == 'is-enabled':
             return (0, 'enabled\n') if args[1] in self.enabled else (1, 'disabled\n')
         if args[0] == 'enable':
             self.enabled.add(args[1])
+        if args[0] == 'show':
+            return 0, '\n'.join('ActiveState=%s\nUnitFileState=%s\n' % (
+                'active' if name in self.running else 'inactive', 'enabled' if name in self.enabled else 'disabled')
+                for name in names)
+        if args[0] in ('stop', 'disable'):
+            (self.running if args[0] == 'stop' else self.enabled).difference_update(names)
         return 0, ''
 
 

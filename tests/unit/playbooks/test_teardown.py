@@ -23,7 +23,7 @@ from test_site_validation import BAD_MODELS, inventory  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 TEARDOWN = ROOT / 'playbooks' / 'teardown.yml'
-TEARDOWN_FILES = ('absent.yml', 'remove.yml')
+TEARDOWN_FILES = ('absent.yml',)
 # What the roles make and the teardown leaves on purpose (see playbooks/teardown.yml's header).
 KEPT = {
     'file /etc/frr/daemons': "FRR's own file, rewritten by bgp_director; FRR stays installed and running",
@@ -114,6 +114,8 @@ def made_by(task, context):
         return ['file %s' % args.get('persist_dir', VIP_ALIAS_DIR)] + restore_unit(args)
     if module == 'ipvs_table' and args.get('save_to'):
         return ['file %s' % args['save_to']] + restore_unit(args)
+    if module == 'default_route' and args.get('state', 'present') == 'present':
+        return restore_unit(args)
     if module == 'systemd_service' and args.get('enabled') is True:
         return [unit(args['name'])]
     if module == 'user' and args.get('state', 'present') == 'present':
@@ -126,8 +128,9 @@ def removed_by(task, context):
     module, args = module_of(task)
     task_vars = dict((key, render(value, context)) for key, value in (task.get('vars') or {}).items())
     args = dict((key, render(value, dict(context, **task_vars))) for key, value in args.items())
-    found = ['file %s' % path for path in task_vars.get('director_remove_paths') or []]
-    found += [unit(name) for name in task_vars.get('director_remove_units') or []]
+    found = []
+    if module == 'teardown':
+        found += ['file %s' % path for path in args.get('paths') or []] + [unit(name) for name in args.get('units') or []]
     if module == 'file' and args.get('state') == 'absent':
         found.append('file %s' % args['path'])
     if module == 'arp_sysctl' and args.get('state') == 'absent':
@@ -173,7 +176,8 @@ def test_the_roles_make_what_the_teardown_is_known_to_remove():
     assert {'file /etc/lvs-cluster/ipvs.rules', 'file /etc/lvs-cluster/addresses.d',
             'file /etc/systemd/system/lvs-cluster-addresses.service', 'file /etc/keepalived/keepalived.conf',
             'file /etc/frr/lvs-cluster-bgp-gate.json', 'unit keepalived.service', 'user keepalived_script',
-            'file /etc/modules-load.d/lvs-cluster-ipip.conf'} <= made
+            'file /etc/modules-load.d/lvs-cluster-ipip.conf', 'unit lvs-cluster-nat-route.service',
+            'file /etc/systemd/system/lvs-cluster-nat-route.service'} <= made
     assert set(KEPT) <= made, 'KEPT lists something no role makes any more'
     assert not set(KEPT) & removed
     assert all(thing.startswith(('file /', 'unit ', 'user ')) for thing in made | removed), 'a path not rendered'
