@@ -131,7 +131,7 @@ def make_drift(docker_client):
     director = docker_client.containers.get('lvs-director')
     realserver = docker_client.containers.get('lvs-rs1')
     run_in(director, 'ipvsadm -e -t %s:80 -r 10.89.0.11:80 -g -w 7' % VIPS['dr'])
-    run_in(director, 'ip addr del %s/24 dev eth0' % VIPS['tun'])
+    run_in(director, 'ip addr del %s/24 dev $(ip -o addr show to %s | cut -d" " -f2)' % (VIPS['tun'], VIPS['tun']))
     run_in(realserver, 'sysctl -qw net.ipv4.conf.all.arp_ignore=0')
     return ['weight of 10.89.0.11 in %s:80 set to 7' % VIPS['dr'], 'VIP %s deleted from the director' % VIPS['tun'],
             'arp_ignore of all reset to 0 on lvs-rs1']
@@ -143,7 +143,7 @@ def drift_repaired(docker_client):
     realserver = docker_client.containers.get('lvs-rs1')
     weight = re.search(r'10\.89\.0\.11:80\s+Route\s+(\d+)', run_in(director, 'ipvsadm -Ln -t %s:80' % VIPS['dr']))
     return {'weight': int(weight.group(1)) if weight else None,
-            'vip': VIPS['tun'] in run_in(director, 'ip -o addr show dev eth0'),
+            'vip': VIPS['tun'] in run_in(director, 'ip -o addr show to %s' % VIPS['tun']),
             'arp_ignore': int(run_in(realserver, 'sysctl -n net.ipv4.conf.all.arp_ignore'))}
 
 
