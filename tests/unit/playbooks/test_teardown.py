@@ -102,6 +102,8 @@ def made_by(task, context):
         return [thing for item in items for thing in made_by(dict(task, loop=None), dict(context, item=item))]
     module, args = module_of(task)
     args = dict((key, render(value, context)) for key, value in args.items())
+    if module == 'blockinfile' and args.get('create'):
+        return ['file %s' % args['path']]
     if module in ('copy', 'template') or (module == 'file' and args.get('state') in ('directory', 'touch', 'link')):
         return ['file %s' % (args.get('dest') or args.get('path'))]
     if module == 'sysctl' and args.get('sysctl_file'):
