@@ -22,7 +22,9 @@ extends_documentation_fragment:
   - lvs.cluster.ipvs.attributes
 options:
   units:
-    description: The systemd service units, such as V(lvs-cluster-ipvs.service) or V(keepalived.service).
+    description:
+      - The systemd service units, such as V(lvs-cluster-ipvs.service) or V(keepalived.service); a name without
+        the suffix, such as V(keepalived), is that name's C(.service), as for C(systemctl).
     type: list
     elements: str
     default: []
@@ -74,10 +76,14 @@ removed:
 """
 
 import os
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.cluster.plugins.module_utils._persist import remove_units_and_paths, valid_unit_name
+
+# A name that ends in one of systemd's unit types is not given .service.
+UNIT_SUFFIX = re.compile(r'\.(service|socket|timer|path|mount|automount|swap|target|slice|scope|device)$')
 
 
 def main():
@@ -88,6 +94,8 @@ def main():
         ),
         supports_check_mode=True,
     )
+    module.params['units'] = [name if UNIT_SUFFIX.search(name) or '/' in name else name + '.service'
+                              for name in module.params['units']]
     for option, valid, expected in (('units', valid_unit_name, 'a service unit name such as keepalived.service'),
                                     ('paths', lambda path: os.path.isabs(path) and path.rstrip('/') != '',
                                      'an absolute path other than /')):

@@ -48,6 +48,13 @@ def test_removes_stops_disables_reloads_then_changes_nothing(installed, tmp_path
     assert fake_systemd.commands == [('show', '--property=ActiveState,UnitFileState', '--') + tuple(installed['units'])]
 
 
+def test_a_unit_named_without_its_suffix_is_that_service(fake_systemd, run_module):
+    fake_systemd.running.add('keepalived.service')
+    fake_systemd.enabled.add('keepalived.service')
+    result = run_module(teardown.main, dict(units=['keepalived']))
+    assert result['stopped'] == result['disabled'] == ['keepalived.service'] and not fake_systemd.running
+
+
 def test_no_reload_when_no_unit_file_went(tmp_path, fake_systemd, run_module):
     (tmp_path / 'sysctl.conf').write_text('net.ipv4.ip_forward = 1\n')
     result = run_module(teardown.main, dict(paths=[str(tmp_path / 'sysctl.conf')]))
@@ -62,7 +69,8 @@ def test_a_refused_stop_fails_with_one_sentence(installed, fake_systemd, run_mod
 
 
 @pytest.mark.parametrize('args, message', [
-    (dict(units=['keepalived']), "units[0]: 'keepalived' is not valid; expected a service unit name"),
+    (dict(units=['keepalived.timer']), "units[0]: 'keepalived.timer' is not valid; expected a service unit name"),
+    (dict(units=['../etc/passwd']), "units[0]: '../etc/passwd' is not valid; expected a service unit name"),
     (dict(paths=['/etc/ok', 'relative/path']), "paths[1]: 'relative/path' is not valid; expected an absolute path"),
     (dict(paths=['/']), "paths[0]: '/' is not valid; expected an absolute path other than /"),
 ])
