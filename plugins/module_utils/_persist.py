@@ -93,17 +93,22 @@ def unit_path(name):
     return os.path.join(SYSTEMD_UNITS, name)
 
 
-def install_unit(module, name, content):
+def install_unit(module, name, content, changed=False):
     """Write /etc/systemd/system/<name> unless it holds content already, and enable it unless it is enabled.
 
     Returns (changed, diff entries: the unit file, and its enablement when that changes); in check mode nothing is
     written or changed (systemctl is-enabled only reads) and changed predicts the real run. A unit disabled by hand
     is enabled again (that is drift). The running systemd is told of a new or changed file (daemon-reload) only when
-    systemd runs (not in a chroot).
+    systemd runs (not in a chroot). A file that cannot be read or written fails the task with one sentence (changed:
+    what the caller changed before).
     """
     path = unit_path(name)
-    before = read_text(path)
-    written = write_if_changed(module, path, content)
+    try:
+        before = read_text(path)
+        written = write_if_changed(module, path, content)
+    except OSError as error:
+        module.fail_json(msg='installing %s failed: %s; run the task with become: true (it writes under /etc)' % (
+            name, error.strerror or error), changed=changed)
     enabled = before is not None and systemctl(module, 'is-enabled', name)[1].strip() in ENABLED
     if not module.check_mode:
         for args in ([('daemon-reload',)] if written and os.path.isdir(SYSTEMD_RUNNING) else []) + \

@@ -155,10 +155,11 @@ def main():
     gateway = checked_gateway(module)
     family = '-%d' % gateway.version
     via = ['via', str(gateway)] + (['dev', module.params['interface']] if module.params['interface'] else [])
+    replace = [family, 'route', 'replace', 'default'] + via  # now, and by the restore unit at boot
     before, line = current_gateway(module, family)
     route_changed = before != gateway
     if route_changed and not module.check_mode:
-        rc, _out, err = ip_route(module, family, 'route', 'replace', 'default', *via)
+        rc, _out, err = ip_route(module, *replace)
         if rc != 0:
             module.fail_json(msg='ip %s route replace default %s failed (rc %d): %s%s' % (
                 family, ' '.join(via), rc, err.strip(),
@@ -167,14 +168,10 @@ def main():
     diffs = [{'before_header': 'default route', 'after_header': 'default route',
               'before': line + '\n' if line else '', 'after': ' '.join(['default'] + via) + '\n'}]
     if unit is not None:
-        try:
-            result['restore_unit_changed'], unit_diffs = install_unit(module, unit, oneshot_unit(
-                'lvs.cluster.default_route (restore_unit)', 'lvs-cluster: default route via %s' % gateway,
-                ' '.join([module.get_bin_path('ip', required=True), family, 'route', 'replace', 'default'] + via),
-                ['Wants=network-online.target', 'After=network-online.target']))
-        except OSError as error:
-            module.fail_json(msg='installing %s failed: %s; run the task with become: true (it writes under /etc)'
-                                 % (unit, error.strerror or error), changed=route_changed)
+        result['restore_unit_changed'], unit_diffs = install_unit(module, unit, oneshot_unit(
+            'lvs.cluster.default_route (restore_unit)', 'lvs-cluster: default route via %s' % gateway,
+            ' '.join([module.get_bin_path('ip', required=True)] + replace),
+            ['Wants=network-online.target', 'After=network-online.target']), changed=route_changed)
         diffs += unit_diffs
     result['changed'] = route_changed or result.get('restore_unit_changed', False)
     if module._diff:

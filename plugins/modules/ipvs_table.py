@@ -501,12 +501,8 @@ def main():
             result['saved'] = result['changed'] = write_if_changed(
                 module, module.params['save_to'], '\n'.join(rules(after)) + '\n')
         if module.params['restore_unit']:
-            try:
-                result['restore_unit_changed'], _diffs = install_unit(
-                    module, module.params['restore_unit'], restore_unit(module.params['save_to']))
-            except OSError as error:
-                module.fail_json(msg='installing %s failed: %s; run the task with become: true (it writes under '
-                                     '/etc)' % (module.params['restore_unit'], error.strerror or error))
+            result['restore_unit_changed'], _diffs = install_unit(
+                module, module.params['restore_unit'], restore_unit(module.params['save_to']))
             result['changed'] = result['changed'] or result['restore_unit_changed']
         return result
 

@@ -289,15 +289,11 @@ def restore_unit(module):
     if not valid_unit_name(name):
         module.fail_json(msg='restore_unit: %r is not valid; expected a unit name such as '
                              'lvs-cluster-addresses.service' % name, parameter='restore_unit')
-    try:
-        return install_unit(module, name, oneshot_unit(
-            'lvs.cluster.vip_alias (restore_unit)', 'Restore the addresses persisted by lvs.cluster.vip_alias',
-            "/bin/sh -c 'for batch in %s/*.batch; do [ -e \"$batch\" ] && ip -force -batch \"$batch\"; done; true'"
-            % module.params['persist_dir'].rstrip('/'),
-            ['After=network-pre.target systemd-networkd.service networking.service', 'Before=network.target']))
-    except OSError as error:
-        module.fail_json(msg='installing %s failed: %s; run the task with become: true (it writes under /etc)' % (
-            name, error.strerror or error))
+    return install_unit(module, name, oneshot_unit(
+        'lvs.cluster.vip_alias (restore_unit)', 'Restore the addresses persisted by lvs.cluster.vip_alias',
+        "/bin/sh -c 'for batch in %s/*.batch; do [ -e \"$batch\" ] && ip -force -batch \"$batch\"; done; true'"
+        % module.params['persist_dir'].rstrip('/'),
+        ['After=network-pre.target systemd-networkd.service networking.service', 'Before=network.target']))
 
 
 def persist(module, interface, wanted, present):

@@ -6,6 +6,7 @@ import pytest
 
 from ansible.module_utils import basic
 
+from ansible_collections.lvs.cluster.plugins.module_utils import _persist
 from ansible_collections.lvs.cluster.plugins.modules import default_route
 
 
@@ -96,3 +97,12 @@ def test_bad_input_names_the_option_and_changes_nothing(routes, args, message, f
     result = run_module(default_route.main, args)
     assert result['failed'] and result['msg'].startswith(message)
     assert not [call for call in calls if 'replace' in call] and fake_systemd.commands == []
+
+
+def test_a_unit_that_cannot_be_written_fails_with_one_sentence(routes, tmp_path, monkeypatch, run_module):
+    (tmp_path / 'not-a-directory').write_text('')
+    monkeypatch.setattr(_persist, 'SYSTEMD_UNITS', str(tmp_path / 'not-a-directory' / 'system'))
+    result = run_module(default_route.main, dict(gateway='10.89.1.10', restore_unit='lvs-cluster-nat-route.service'))
+    assert result['failed'] and result['changed']  # the live route was replaced before
+    assert result['msg'].startswith('installing lvs-cluster-nat-route.service failed: ')
+    assert result['msg'].endswith('; run the task with become: true (it writes under /etc)')
