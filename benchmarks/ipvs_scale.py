@@ -118,7 +118,7 @@ class Lab:
         except docker.errors.NotFound:
             pass
         self.container = self.client.containers.run(
-            'lvs-node:latest', 'sleep infinity', name=CONTAINER, detach=True, privileged=True)
+            'lvs-node:trixie', 'sleep infinity', name=CONTAINER, detach=True, privileged=True)
         for path, (data, mode) in list(self.files.items()):
             self.put(path, data, mode)
 

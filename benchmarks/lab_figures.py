@@ -51,7 +51,7 @@ def main():
     for run in range(args.runs):
         start = time.monotonic()
         container = client.containers.run(
-            'lvs-node:latest', '/lib/systemd/systemd', name='lvs-figures-%d' % run, detach=True, privileged=True,
+            'lvs-node:trixie', '/lib/systemd/systemd', name='lvs-figures-%d' % run, detach=True, privileged=True,
             cgroupns='host', volumes={'/sys/fs/cgroup': {'bind': '/sys/fs/cgroup', 'mode': 'rw'}})
         creates.append(time.monotonic() - start)
         if run:

@@ -120,7 +120,7 @@ print(json.dumps({'kernel': __import__('os').uname().release, 'cases': result}))
 
 def probe(client, name, cases, ports):
     """Start a container, run the cases in it, remove it; return {case: {client:port: real server}}."""
-    container = client.containers.run('lvs-node:latest', 'sleep infinity', name=name, detach=True, privileged=True)
+    container = client.containers.run('lvs-node:trixie', 'sleep infinity', name=name, detach=True, privileged=True)
     try:
         request = json.dumps([list(cases.items()), VIP, CLIENTS, FIRST_PORT, ports])
         output = subprocess.run(['docker', 'exec', '-i', name, 'python3', '-c', PROBE], input=request + '\n',

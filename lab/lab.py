@@ -33,8 +33,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RECIPE = HERE / 'recipe'
-SUITE = 'bookworm'
-NODE_IMAGE = 'lvs-node:latest'
+# the VM's kernel and Docker come from Debian's stable release; the node images (the users' servers) from both
+# releases the roles are tested on, first the one the VM's own tools use
+VM_SUITE = 'trixie'
+NODE_SUITES = ('trixie', 'bookworm')
 PORT = int(os.environ.get('LAB_PORT', '22375'))
 MEMORY = os.environ.get('LAB_MEM', '6144')
 CPUS = os.environ.get('LAB_CPUS', '2')
@@ -48,6 +50,11 @@ STARTED = time.monotonic()
 
 class LabError(Exception):
     """Something the user must fix or know; printed without a traceback."""
+
+
+def node_image(suite):
+    """The name of the node image of a Debian release, e.g. lvs-node:trixie."""
+    return 'lvs-node:' + suite
 
 
 def step(message):
@@ -69,7 +76,7 @@ def recipe_key():
     for path in sorted(RECIPE.rglob('*')):
         if path.is_file():
             digest.update(path.relative_to(HERE).as_posix().encode() + b'\0' + path.read_bytes())
-    digest.update(('%s %s' % (SUITE, MIRROR)).encode())
+    digest.update(('%s %s %s' % (VM_SUITE, ' '.join(NODE_SUITES), MIRROR)).encode())
     return digest.hexdigest()[:16]
 
 
@@ -94,12 +101,12 @@ def require_tools(*tools):
             ', '.join(missing), ' '.join(sorted(set(missing.values())))))
 
 
-def debootstrap(target, package_list):
+def debootstrap(target, package_list, suite):
     # a .deb cache per root: the node and the VM roots are bootstrapped at the same time
     debs = CACHE / ('debs-%s' % target.name)
     debs.mkdir(parents=True, exist_ok=True)
     run('debootstrap', '--variant=minbase', '--cache-dir=%s' % debs,
-        '--include=' + ','.join(packages(package_list)), SUITE, target, MIRROR)
+        '--include=' + ','.join(packages(package_list)), suite, target, MIRROR)
 
 
 def copy_overlay(name, rootfs):
@@ -107,24 +114,25 @@ def copy_overlay(name, rootfs):
     shutil.copytree(RECIPE / name, rootfs, dirs_exist_ok=True, symlinks=True)
 
 
-def build_node(work):
-    rootfs = work / 'node'
-    step('debootstrap %s node root (%d packages)' % (SUITE, len(packages('node-packages.txt'))))
-    debootstrap(rootfs, 'node-packages.txt')
+def build_node(work, suite):
+    rootfs = work / ('node-' + suite)
+    step('debootstrap %s node root (%d packages)' % (suite, len(packages('node-packages.txt'))))
+    debootstrap(rootfs, 'node-packages.txt', suite)
     copy_overlay('node-files', rootfs)
     run('chroot', rootfs, 'systemctl', 'disable', 'apache2', 'keepalived', 'ssh', 'prometheus-node-exporter', 'frr')
     run('chroot', rootfs, 'systemctl', 'mask', *packages('node-masked-units.txt'))
     run('chroot', rootfs, 'apt-get', 'clean')
-    step('packing the node root')
+    step('packing the %s node root' % suite)
     run('tar', '--numeric-owner', '--xattrs', '-C', rootfs, '-cf', work / 'node.tar', '.')
     shutil.rmtree(rootfs)
+    step('%s node root packed' % suite)
     return work / 'node.tar'
 
 
 def build_vm(work):
     rootfs = work / 'vm'
-    step('debootstrap %s VM root (kernel, docker.io)' % SUITE)
-    debootstrap(rootfs, 'vm-packages.txt')
+    step('debootstrap %s VM root (kernel, docker.io)' % VM_SUITE)
+    debootstrap(rootfs, 'vm-packages.txt', VM_SUITE)
     copy_overlay('vm-files', rootfs)
     run('chroot', rootfs, 'systemctl', 'enable', 'systemd-networkd')
     run('chroot', rootfs, 'passwd', '-d', 'root')
@@ -136,9 +144,9 @@ def build_vm(work):
     shutil.rmtree(rootfs)
 
 
-def node_tarball():
-    """Return this recipe's node root tarball, building it when missing."""
-    tarball = CACHE / ('node-%s.tar' % recipe_key())
+def node_tarball(suite):
+    """Return this recipe's node root tarball of a Debian release, building it when missing."""
+    tarball = CACHE / ('node-%s-%s.tar' % (suite, recipe_key()))
     if tarball.exists():
         return tarball
     require_tools(('debootstrap', 'debootstrap'))
@@ -146,10 +154,11 @@ def node_tarball():
         raise LabError('building the lab needs root (debootstrap, chroot): run it as root once')
     CACHE.mkdir(parents=True, exist_ok=True)
     for old in CACHE.glob('node-*.tar'):
-        old.unlink()
+        if not old.name.endswith('-%s.tar' % recipe_key()):
+            old.unlink(missing_ok=True)  # the other release's build may have removed it first
     work = Path(tempfile.mkdtemp(prefix='node-', dir=CACHE))
     try:
-        build_node(work).replace(tarball)
+        build_node(work, suite).replace(tarball)
     finally:
         shutil.rmtree(work)
     return tarball
@@ -167,9 +176,9 @@ def build():
         return target
     require_tools(('mkfs.ext4', 'e2fsprogs'), ('qemu-system-x86_64', 'qemu-system-x86'), ('qemu-img', 'qemu-utils'))
     CACHE.mkdir(parents=True, exist_ok=True)
-    # the node root is bootstrapped beside the VM root (network and dpkg: about a minute saved on a cold build)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as background:
-        node_tar = background.submit(node_tarball)
+    # the node roots are bootstrapped beside the VM root (network and dpkg: about a minute saved on a cold build)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(NODE_SUITES)) as background:
+        node_tars = {suite: background.submit(node_tarball, suite) for suite in NODE_SUITES}
         if not (target / 'disk.img').exists():
             for old in CACHE.glob('images-*'):
                 shutil.rmtree(old)
@@ -179,8 +188,8 @@ def build():
                 work.rename(target)
             finally:
                 shutil.rmtree(work, ignore_errors=True)
-        node_tar = node_tar.result()
-    provision(target, node_tar)
+        node_tars = {suite: future.result() for suite, future in node_tars.items()}
+    provision(target, node_tars)
     (target / 'ready').write_text(recipe_key())
     step('images built (%s)' % target.name)
     return target
@@ -224,8 +233,8 @@ def qemu_command(images, disk, console, pidfile, port, daemonize=True):
     return [str(part) for part in command] + (['-daemonize'] if daemonize else [])
 
 
-def provision(work, node_tar):
-    """Boot the fresh disk once, import the node image into its Docker, then power it off cleanly."""
+def provision(work, node_tars):
+    """Boot the fresh disk once, import the node images into its Docker, then power it off cleanly."""
     port = free_port()
     console = work / 'provision-console.log'
     step('first boot of the VM (%s)' % accel())
@@ -234,11 +243,12 @@ def provision(work, node_tar):
     try:
         docker = DockerAPI('tcp://127.0.0.1:%d' % port)
         wait_for(docker.answers, 'Docker in the VM', console)
-        step('importing %s (%d MiB) into the VM Docker' % (NODE_IMAGE, node_tar.stat().st_size >> 20))
-        docker.import_image(node_tar, NODE_IMAGE)
+        for suite, node_tar in node_tars.items():
+            step('importing %s (%d MiB) into the VM Docker' % (node_image(suite), node_tar.stat().st_size >> 20))
+            docker.import_image(node_tar, node_image(suite))
         step('powering the VM off')
         docker.post('/containers/create?name=lab-poweroff', {
-            'Image': NODE_IMAGE, 'Cmd': ['nsenter', '-t', '1', '-m', '-u', '-i', '-n', '-p', 'systemctl', 'poweroff'],
+            'Image': node_image(NODE_SUITES[0]), 'Cmd': ['nsenter', '-t', '1', '-m', '-u', '-i', '-n', '-p', 'systemctl', 'poweroff'],
             'HostConfig': {'Privileged': True, 'PidMode': 'host', 'AutoRemove': True}})
         docker.post('/containers/lab-poweroff/start', {})
         process.wait(timeout=180)
@@ -395,7 +405,7 @@ def up(use_host_docker):
                        '/var/run/docker.sock, and modprobe ip_vs)')
     if url:
         step('using this host\'s Docker at %s (kernel has IPVS)' % url)
-        ensure_node_image(DockerAPI(url))
+        ensure_node_images(DockerAPI(url))
         print('export DOCKER_HOST=%s' % url)
         return
     step('no Docker engine with IPVS on this host: using the VM')
@@ -408,8 +418,9 @@ def up(use_host_docker):
     console = run_dir() / 'console.log'
     wait_for(docker.answers, 'Docker in the VM', console)
     step('Docker %s answers' % docker.version().get('Version'))
-    wait_for(lambda: docker.has_image(NODE_IMAGE), 'the node image', console, timeout=120)
-    step('%s present; the lab is up' % NODE_IMAGE)
+    images = [node_image(suite) for suite in NODE_SUITES]
+    wait_for(lambda: all(map(docker.has_image, images)), 'the node images', console, timeout=120)
+    step('%s present; the lab is up' % ', '.join(images))
     print('export DOCKER_HOST=%s' % docker_host())
 
 
@@ -425,13 +436,14 @@ def boot(images):
     run(*qemu_command(images, overlay, directory / 'console.log', directory / 'vm.pid', PORT))
 
 
-def ensure_node_image(docker):
-    if docker.has_image(NODE_IMAGE):
-        step('%s present' % NODE_IMAGE)
-        return
-    tarball = node_tarball()
-    step('importing %s' % NODE_IMAGE)
-    docker.import_image(tarball, NODE_IMAGE)
+def ensure_node_images(docker):
+    for suite in NODE_SUITES:
+        if docker.has_image(node_image(suite)):
+            step('%s present' % node_image(suite))
+            continue
+        tarball = node_tarball(suite)
+        step('importing %s' % node_image(suite))
+        docker.import_image(tarball, node_image(suite))
 
 
 def down():
@@ -459,9 +471,10 @@ def status():
         step('the VM is not running (images %s)' % ('cached' if (images_dir() / 'ready').exists() else 'not built'))
         return 3
     answering = docker.answers()
-    step('the VM runs (pid %d); Docker %s; %s %s' % (
-        pid, 'answers' if answering else 'does not answer yet', NODE_IMAGE,
-        'present' if answering and docker.has_image(NODE_IMAGE) else 'absent'))
+    step('the VM runs (pid %d); Docker %s; %s' % (
+        pid, 'answers' if answering else 'does not answer yet',
+        ', '.join('%s %s' % (node_image(suite), 'present' if answering and docker.has_image(node_image(suite))
+                             else 'absent') for suite in NODE_SUITES)))
     print('export DOCKER_HOST=%s' % docker_host())
     return 0 if answering else 1
 
@@ -472,7 +485,8 @@ def shell():
     docker_cli = shutil.which('docker')
     if docker_cli is None:
         raise LabError('lab.py shell uses a docker CLI (Debian package docker.io, or docker-ce-cli)')
-    os.execvpe(docker_cli, [docker_cli, 'run', '--rm', '-it', '--privileged', '--pid=host', '--net=host', NODE_IMAGE,
+    os.execvpe(docker_cli, [docker_cli, 'run', '--rm', '-it', '--privileged', '--pid=host', '--net=host',
+                            node_image(NODE_SUITES[0]),
                             'nsenter', '-t', '1', '-m', '-u', '-i', '-n', '-p', 'bash', '-l'],
                dict(os.environ, DOCKER_HOST=docker_host()))
 

@@ -1,9 +1,9 @@
 """Each role checks the platform on the controller, before it changes anything (lvs.cluster.platform_check).
 
-Three ansible-playbook runs in check mode, one host per role, the facts given with -e, every host reached only
+Four ansible-playbook runs in check mode, one host per role, the facts given with -e, every host reached only
 through the tripwire (conftest.py): on CentOS without names the roles with package or service names fail with one
 sentence and contact no host; with the names set, each role warns once and goes on (to the tripwire); on Debian
-bookworm they go on without a warning.
+bookworm and trixie they go on without a warning.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ CENTOS = {'distribution': 'CentOS', 'distribution_version': '7.9', 'distribution
           'os_family': 'RedHat'}
 BOOKWORM = {'distribution': 'Debian', 'distribution_version': '12.8', 'distribution_release': 'bookworm',
             'os_family': 'Debian'}
+TRIXIE = {'distribution': 'Debian', 'distribution_version': '13.8', 'distribution_release': 'trixie',
+          'os_family': 'Debian'}
 CENTOS_NAMES = {
     'director': {'director_packages': ['ipvsadm']},
     'realserver': {},
@@ -35,21 +37,21 @@ CENTOS_NAMES = {
 }
 CHECK = 'A tested platform'
 REFUSED = {
-    'director': 'lvs.cluster.director is tested on Debian bookworm and has no package or service names for CentOS 7.9 '
+    'director': 'lvs.cluster.director is tested on Debian bookworm and trixie and has no package or service names for CentOS 7.9 '
                 '(OS family RedHat): set director_packages',
-    'httpd_backend': 'lvs.cluster.httpd_backend is tested on Debian bookworm and has no package or service names for '
+    'httpd_backend': 'lvs.cluster.httpd_backend is tested on Debian bookworm and trixie and has no package or service names for '
                      'CentOS 7.9 (OS family RedHat): set httpd_backend_packages and httpd_backend_service',
-    'keepalived_ha': 'lvs.cluster.keepalived_ha is tested on Debian bookworm and has no package or service names for '
+    'keepalived_ha': 'lvs.cluster.keepalived_ha is tested on Debian bookworm and trixie and has no package or service names for '
                      'CentOS 7.9 (OS family RedHat): set keepalived_ha_packages and keepalived_ha_service',
 }
 WARNED = {
-    'director': "lvs.cluster.director is tested on Debian bookworm, not on CentOS 7.9 (OS family RedHat): it runs "
+    'director': "lvs.cluster.director is tested on Debian bookworm and trixie, not on CentOS 7.9 (OS family RedHat): it runs "
                 "with director_packages ['ipvsadm']",
-    'realserver': 'lvs.cluster.realserver is tested on Debian bookworm, not on CentOS 7.9 (OS family RedHat): it runs '
+    'realserver': 'lvs.cluster.realserver is tested on Debian bookworm and trixie, not on CentOS 7.9 (OS family RedHat): it runs '
                   'untested',
-    'httpd_backend': "lvs.cluster.httpd_backend is tested on Debian bookworm, not on CentOS 7.9 (OS family RedHat): "
+    'httpd_backend': "lvs.cluster.httpd_backend is tested on Debian bookworm and trixie, not on CentOS 7.9 (OS family RedHat): "
                      "it runs with httpd_backend_packages ['httpd'] and httpd_backend_service 'httpd'",
-    'keepalived_ha': "lvs.cluster.keepalived_ha is tested on Debian bookworm, not on CentOS 7.9 (OS family RedHat): "
+    'keepalived_ha': "lvs.cluster.keepalived_ha is tested on Debian bookworm and trixie, not on CentOS 7.9 (OS family RedHat): "
                      "it runs with keepalived_ha_packages ['keepalived', 'ipvsadm'] and keepalived_ha_service "
                      "'keepalived'",
 }
@@ -93,7 +95,7 @@ def runs(tmp_path_factory, playbook_run):
                             '-e', json.dumps({'ansible_facts': facts}))
     return {'centos': run('centos', CENTOS, {}),
             'centos_names': run('centos_names', CENTOS, dict(CENTOS_NAMES, director_metrics=METRICS_NAMES)),
-            'bookworm': run('bookworm', BOOKWORM, {})}
+            'bookworm': run('bookworm', BOOKWORM, {}), 'trixie': run('trixie', TRIXIE, {})}
 
 
 @pytest.mark.parametrize('role', sorted(REFUSED))
@@ -122,9 +124,10 @@ def test_with_the_names_set_the_role_warns_once_and_goes_on(runs, role):
     assert '192.0.2.%d' % (list(ENTRY_POINTS).index(role) + 1) in ' '.join(attempts)
 
 
+@pytest.mark.parametrize('release', ['bookworm', 'trixie'])
 @pytest.mark.parametrize('role', sorted(ENTRY_POINTS))
-def test_a_tested_platform_passes_without_a_warning(runs, role):
-    result, _attempts = runs['bookworm']
+def test_a_tested_platform_passes_without_a_warning(runs, role, release):
+    result, _attempts = runs[release]
     done = outcomes(result, role)
     assert [warning for outcome in done for warning in outcome.get('warnings', [])] == []
     assert any(CHECK in outcome['task'] and outcome.get('tested') is True for outcome in done)
