@@ -16,7 +16,7 @@ SCENARIOS ?=
 # suite's budget has room for it (devel/test-budget.md); `make molecule SCENARIOS=bgp` runs it.
 TEST_SCENARIOS ?= ha modes
 
-.PHONY: help host-deps venv collection lint sanity sanity-matrix unit units keepalived-config frr-config docs-lint changelog-lint changelog dist \
+.PHONY: help host-deps venv collection lint sanity sanity-matrix unit units keepalived-config keepalived-config-trixie frr-config docs-lint changelog-lint changelog dist \
 	galaxy-import install-test lab-up lab-down lab-status lab-reboot-test integration molecule demo benchmark benchmark-cluster test clean
 
 help: ## List the targets
@@ -57,6 +57,9 @@ units: venv ## ansible-test units in its own venv with tests/unit/requirements.t
 
 keepalived-config: venv collection ## Every keepalived.conf the keepalived_ha role can render, through keepalived -t (host)
 	$(BIN)/python -m pytest -q tests/keepalived
+
+keepalived-config-trixie: venv collection ## keepalived-config with Debian 13's keepalived 2.3.3, from the lab's trixie node root (root)
+	tests/keepalived/in-release-root trixie $(BIN)/python -m pytest -q tests/keepalived
 
 frr-config: venv collection ## Every frr.conf the bgp_director role can render, through FRR's vtysh --dryrun (host)
 	$(BIN)/python -m pytest -q tests/frr
@@ -127,6 +130,8 @@ test: venv collection ## Everything CI runs: host-side checks beside the lab; in
 	( failed=0; for check in $(HOST_CHECKS); do \
 	    nice -n 19 $(STAGE) --log build/logs/$$check.log $$check $(MAKE) $$check || failed=1; done; exit $$failed ) & checks=$$!; \
 	  lab=0; if $(STAGE) "lab up" $(LAB) up; then \
+	    $(STAGE) --log build/logs/keepalived-config-trixie.log "keepalived-config trixie" \
+	      $(MAKE) keepalived-config-trixie || lab=1; \
 	    $(STAGE) "integration (all targets, beside molecule)" $(MAKE) integration & integration=$$!; \
 	    $(MAKE) molecule SCENARIOS="$(TEST_SCENARIOS)" || lab=1; wait $$integration || lab=1; \
 	  else lab=1; fi; \

@@ -8,6 +8,8 @@ Run it as python3 lab/lab.py COMMAND:
   lab.py env                  print the DOCKER_HOST line to eval
   lab.py shell                a root shell in the VM (through Docker, nsenter into PID 1)
   lab.py build                build the images only
+  lab.py node-root RELEASE    print the path of a release's node root tarball (trixie, bookworm), building it when
+                              missing: host-side tests run that release's programs in it
   lab.py ssh-proxy CONTAINER  an SSH ProxyCommand: carries the session to `sshd -i` in a lab container (the lab's
                               networks are not routed to the host; ssh -o ProxyCommand="python3 lab/lab.py ssh-proxy %h")
 
@@ -533,6 +535,8 @@ def main(argv):
             print('export DOCKER_HOST=%s' % (host_docker() or docker_host()))
         elif command == 'build':
             build()
+        elif command == 'node-root' and len(argv) == 3 and argv[2] in NODE_SUITES:
+            print(node_tarball(argv[2]))
         elif command == 'shell':
             shell()
         elif command == 'ssh-proxy' and len(argv) == 3:

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import NIC, config_test, render, script
+from conftest import CONFIG_TEST, NIC, config_test, render, script
 
 
 def web(**changes):
@@ -176,3 +176,10 @@ def test_keepalived_2_2_7_kills_its_own_config_test_when_a_script_user_is_set():
         assert code == -15 and output == ''
     else:
         assert code == 0, output
+
+
+def test_the_config_test_fails_on_a_file_it_cannot_read():
+    """keepalived 2.3.3's -t says "Config files missing" and exits 0 on a missing file: the helper refuses it."""
+    missing = '/nonexistent/keepalived.conf'
+    completed = subprocess.run([CONFIG_TEST, 'config-test', missing], capture_output=True, text=True, check=False)
+    assert completed.returncode == 1 and completed.stderr == '%s: cannot read the file to test\n' % missing
