@@ -440,12 +440,13 @@ def boot(images):
 
 def ensure_node_images(docker):
     for suite in NODE_SUITES:
-        if docker.has_image(node_image(suite)):
-            step('%s present' % node_image(suite))
+        image = node_image(suite)
+        if docker.has_image(image):
+            step('%s present' % image)
             continue
         tarball = node_tarball(suite)
-        step('importing %s' % node_image(suite))
-        docker.import_image(tarball, node_image(suite))
+        step('importing %s' % image)
+        docker.import_image(tarball, image)
 
 
 def down():
