@@ -226,7 +226,9 @@ def main():
             row5[mode] = data_plane(docker_client, args, mode)
     molecule('modes', 'destroy', env)
     print()
-    print('Cluster figures (lab: QEMU TCG VM, Debian 12 kernel, Docker 20.10; median of %d runs)' % args.runs)
+    engine = docker_client.version()
+    print('Cluster figures (lab: QEMU TCG VM, kernel %s, Docker %s; the modes scenario\'s nodes; median of %d runs)'
+          % (engine.get('KernelVersion'), engine.get('Version'), args.runs))
     repaired = print_site(row4, args.runs) if row4 else True
     if row5:
         print()
