@@ -37,22 +37,22 @@ CENTOS_NAMES = {
 }
 CHECK = 'A tested platform'
 REFUSED = {
-    'director': 'lvs.cluster.director is tested on Debian bookworm and trixie and has no package or service names for CentOS 7.9 '
-                '(OS family RedHat): set director_packages',
-    'httpd_backend': 'lvs.cluster.httpd_backend is tested on Debian bookworm and trixie and has no package or service names for '
-                     'CentOS 7.9 (OS family RedHat): set httpd_backend_packages and httpd_backend_service',
-    'keepalived_ha': 'lvs.cluster.keepalived_ha is tested on Debian bookworm and trixie and has no package or service names for '
-                     'CentOS 7.9 (OS family RedHat): set keepalived_ha_packages and keepalived_ha_service',
+    'director': 'lvs.cluster.director is tested on Debian bookworm and trixie and has no package or service names '
+                'for CentOS 7.9 (OS family RedHat): set director_packages',
+    'httpd_backend': 'lvs.cluster.httpd_backend is tested on Debian bookworm and trixie and has no package or service '
+                     'names for CentOS 7.9 (OS family RedHat): set httpd_backend_packages and httpd_backend_service',
+    'keepalived_ha': 'lvs.cluster.keepalived_ha is tested on Debian bookworm and trixie and has no package or service '
+                     'names for CentOS 7.9 (OS family RedHat): set keepalived_ha_packages and keepalived_ha_service',
 }
 WARNED = {
-    'director': "lvs.cluster.director is tested on Debian bookworm and trixie, not on CentOS 7.9 (OS family RedHat): it runs "
-                "with director_packages ['ipvsadm']",
-    'realserver': 'lvs.cluster.realserver is tested on Debian bookworm and trixie, not on CentOS 7.9 (OS family RedHat): it runs '
-                  'untested',
-    'httpd_backend': "lvs.cluster.httpd_backend is tested on Debian bookworm and trixie, not on CentOS 7.9 (OS family RedHat): "
-                     "it runs with httpd_backend_packages ['httpd'] and httpd_backend_service 'httpd'",
-    'keepalived_ha': "lvs.cluster.keepalived_ha is tested on Debian bookworm and trixie, not on CentOS 7.9 (OS family RedHat): "
-                     "it runs with keepalived_ha_packages ['keepalived', 'ipvsadm'] and keepalived_ha_service "
+    'director': "lvs.cluster.director is tested on Debian bookworm and trixie, not on CentOS 7.9 (OS family RedHat): "
+                "it runs with director_packages ['ipvsadm']",
+    'realserver': 'lvs.cluster.realserver is tested on Debian bookworm and trixie, not on CentOS 7.9 (OS family '
+                  'RedHat): it runs untested',
+    'httpd_backend': "lvs.cluster.httpd_backend is tested on Debian bookworm and trixie, not on CentOS 7.9 (OS family "
+                     "RedHat): it runs with httpd_backend_packages ['httpd'] and httpd_backend_service 'httpd'",
+    'keepalived_ha': "lvs.cluster.keepalived_ha is tested on Debian bookworm and trixie, not on CentOS 7.9 (OS family "
+                     "RedHat): it runs with keepalived_ha_packages ['keepalived', 'ipvsadm'] and keepalived_ha_service "
                      "'keepalived'",
 }
 SERVICE = {'name': 'web', 'vip': '192.0.2.10', 'port': 80, 'owner': 'keepalived',
