@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible.module_utils import basic
@@ -29,8 +29,7 @@ from ansible_collections.lvs.cluster.plugins.modules import (
 
 from ansible_collections.lvs.cluster.tests.unit.strategies import valid_leaning
 
-SETTINGS = settings(max_examples=150, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(max_examples=150)  # the rest from tests/unit/conftest.py's profile
 # Options whose value is where a file is written: pinned to the test's directory (see the docstring).
 FILE_OPTIONS = ('save_to', 'persist_file', 'persist_dir')
 

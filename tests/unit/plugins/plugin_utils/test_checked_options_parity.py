@@ -55,7 +55,7 @@ def ours(item, options, rules):
         return None, error
 
 
-@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@settings(max_examples=200)
 @example(('every type', {'required': 'x', 'defaulted': float('inf')}))
 @example(('ipvs_table services', {'address': '192.0.2.10', 'port': 80, 'realservers': [False, 'address=192.0.2.1']}))
 @example(('service key', {'address': None, 'fwmark': 7}))
