@@ -74,8 +74,10 @@ _value:
   description:
     - C(rows), one per real server of each service (service, mode, vip, realserver, weight, connections, share,
       expected, reply_bytes_via_director, metrics - how many scraped directors export its series, as C(1/2), or
-      C(-)); C(table), the same as text lines, then a line per scraped director; C(failures), one sentence per
-      failed check.
+      C(-)); C(table), the same as text lines, then the figures of the checks done by hand on a wiki's LVS (the
+      entries of each director's C(ipvsadm -Lnc), the TCP connections the directors hold on each VIP, the client's
+      requests in each real server's access log), then the scraped directors and their VRRP states; C(failures), one
+      sentence per failed check.
   type: dict
 """
 
@@ -213,6 +215,20 @@ def judge_vrrp_metrics(states, scraped, exporting):
     return lines, failures
 
 
+def check_lines(directors, seen):
+    """Return the figures of the by-hand checks: connection entries per director, TCP sockets per VIP, the client's
+    requests in each real server's access log."""
+    entries = sorted((host, counts[0]) for host, counts in directors.get('connections', {}).items() if counts)
+    sockets = sorted((vip, sum(int(count) for count in counts)) for vip, counts in directors.get('sockets', {}).items())
+    logged = sorted((host, count) for host, count in seen.items() if count is not None)
+    return [line for line in (
+        'entries in ipvsadm -Lnc: %s' % ', '.join('%s %s' % entry for entry in entries) if entries else None,
+        'TCP connections a director holds on the VIP: %s' % ', '.join('%s %d' % pair for pair in sockets)
+        if sockets else None,
+        "requests from the client's own address in the access log: %s" % ', '.join('%s %s' % pair for pair in logged)
+        if logged else None) if line]
+
+
 def counters(tables):
     """Return {(protocol, address, port): (service stats, {(address, port): stats})} summed over the directors."""
     total = {}
@@ -309,7 +325,7 @@ def verify_report(model, ipvs, observed, tolerance=0.1):
     table = [COLUMNS[0] % COLUMNS[1]] + [COLUMNS[0] % (
         row['service'], row['mode'], row['vip'], row['realserver'], row['weight'], row['connections'],
         '%.3f' % row['share'], '%.3f' % row['expected'], row.get('metrics', '-'), row['reply_bytes_via_director'])
-        for row in rows]
+        for row in rows] + check_lines(directors, observed.get('seen', {}))
     table += ['metrics scraped on %s (node_exporter of each director with director_metrics)' % ', '.join(sorted(scraped))
               ] if scraped else []
     return {'rows': rows, 'table': table + vrrp_lines, 'failures': failures}

@@ -38,7 +38,10 @@ def test_a_healthy_cluster_passes_with_its_figures():
     assert report['failures'] == []
     assert [(row['realserver'], row['connections'], row['share']) for row in report['rows']] == [
         ('rs1', 100, 0.333), ('rs2', 200, 0.667), ('rs3', 300, 1.0)]
-    assert len(report['table']) == 4 and 'rs2' in report['table'][2]
+    assert len(report['table']) == 7 and 'rs2' in report['table'][2]
+    assert report['table'][4:] == ['entries in ipvsadm -Lnc: lb1 600',
+                                   'TCP connections a director holds on the VIP: 10.89.0.100 0, 10.89.0.102 0',
+                                   "requests from the client's own address in the access log: rs1 100, rs2 200"]
 
 
 def test_each_failed_check_gets_its_own_sentence():
@@ -112,14 +115,14 @@ def test_metrics_of_every_real_server_and_one_vrrp_master_pass_and_are_in_the_ta
     assert report['failures'] == []
     assert [row['metrics'] for row in report['rows']] == ['2/2', '2/2', '2/2']
     assert report['table'][0].split()[-5:] == ['metrics', 'reply', 'bytes', 'via', 'director']
-    assert report['table'][4:] == ['metrics scraped on lb1, lb2 (node_exporter of each director with director_metrics)',
+    assert report['table'][7:] == ['metrics scraped on lb1, lb2 (node_exporter of each director with director_metrics)',
                                    'metrics VRRP VI_WEB: lb1 MASTER, lb2 BACKUP']
 
 
 def test_without_metrics_the_table_says_so_in_its_column():
     report = verify_report(MODEL, IPVS, with_metrics({'lb1': {'skipped': True}, 'lb2': {}}), tolerance=0.02)
     assert report['failures'] == []
-    assert [row['metrics'] for row in report['rows']] == ['-', '-', '-'] and len(report['table']) == 4
+    assert [row['metrics'] for row in report['rows']] == ['-', '-', '-'] and len(report['table']) == 7
 
 
 def test_a_missing_series_a_missing_state_and_two_masters_are_reported():
