@@ -6,6 +6,7 @@ median of --runs runs against the same kernel in the same run. No packet is sent
 addresses only name table entries.
 
   .venv/bin/python benchmarks/ipvs_scale.py [--services 2284] [--realservers 37298] [--runs 3]
+      [--release trixie|bookworm]   (the node image, so its Python: 3.13 or 3.11)
 """
 
 import argparse
@@ -71,8 +72,9 @@ def rules_text(services):
 class Lab:
     """The benchmark container and the ways to program its table."""
 
-    def __init__(self, host):
+    def __init__(self, host, image):
         self.host = host
+        self.image = image
         self.client = docker.DockerClient(base_url=host, timeout=900)
         self.container = None
         self.files = {'/usr/local/bin/measure.py': (MEASURE, 0o644),
@@ -118,7 +120,7 @@ class Lab:
         except docker.errors.NotFound:
             pass
         self.container = self.client.containers.run(
-            'lvs-node:trixie', 'sleep infinity', name=CONTAINER, detach=True, privileged=True)
+            self.image, 'sleep infinity', name=CONTAINER, detach=True, privileged=True)
         for path, (data, mode) in list(self.files.items()):
             self.put(path, data, mode)
 
@@ -164,12 +166,14 @@ def main():
     parser.add_argument('--realservers', type=int, default=37298)
     parser.add_argument('--runs', type=int, default=3)
     parser.add_argument('--skip-per-rule', action='store_true', help='skip the slow one-process-per-rule row')
+    parser.add_argument('--release', choices=['trixie', 'bookworm'], default='trixie',
+                        help="the node image the table's container runs (default trixie)")
     args = parser.parse_args()
     host = os.environ.get('DOCKER_HOST') or subprocess.run(
         [sys.executable, str(ROOT / 'lab' / 'lab.py'), 'env'], capture_output=True, text=True,
         check=True).stdout.split('DOCKER_HOST=')[1].strip()
     os.environ.setdefault('ANSIBLE_COLLECTIONS_PATH', str(ROOT / 'build' / 'collections'))
-    lab = Lab(host)
+    lab = Lab(host, 'lvs-node:%s' % args.release)
     table = make_table(args.services, args.realservers)
     rules = rules_text(table)
     lab.put('/tmp/table.rules', rules.encode())
@@ -235,8 +239,8 @@ def main():
                      max(r[2] for r in runs), median(r[0] for r in runs)))
     finally:
         lab.close()
-    print('\nIPVS table of %d services / %d real servers, lab VM (%s), median of %d runs\n'
-          % (args.services, args.realservers, host, args.runs))
+    print('\nIPVS table of %d services / %d real servers, lab VM (%s), lvs-node:%s, median of %d runs\n'
+          % (args.services, args.realservers, host, args.release, args.runs))
     print('%-58s %10s %9s %11s %10s' % ('what', 'seconds', 'x ipvsadm -R', 'peak MiB', 'task s'))
     for name, seconds, peak, task in rows:
         print('%-58s %10.2f %9.2f %11s %10s'
