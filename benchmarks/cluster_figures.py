@@ -187,9 +187,9 @@ def print_site(row, runs, connection):
     noop, ping = statistics.median(row['noop']), statistics.median(row['ping'])
     hosts = sorted(row['noop_trips'])
     print()
+    trips_heading = 'module round trips per host' if connection == 'docker' else 'SSH sessions started through Docker'
     print('| site.yml on the modes cluster (director, four real servers), %s connection | seconds | x ansible -m ping '
-          '| %s |' % (connection,
-             'module round trips per host' if connection == 'docker' else 'SSH sessions started through Docker'))
+          '| %s |' % (connection, trips_heading))
     print('| --- | --- | --- | --- |')
     print('| ansible -m ping | %.1f | 1.00 | %s |' % (ping, ', '.join('%s %d' % item for item in sorted(row['ping_trips'].items()))))
     print('| site.yml, first run | %.1f | %.2f | %s |' % (row['first'], row['first'] / ping, ', '.join(
