@@ -1,7 +1,7 @@
 """playbooks/teardown.yml removes everything the roles write, and refuses a bad model before any host is contacted.
 
-The coverage test reads the roles' tasks and handlers: every file a task writes (copy, template, file, sysctl files,
-the modules' persisted files), every unit a task enables and every user it creates must be removed by the teardown
+The coverage test reads the roles' tasks and handlers: every file a task writes (copy, template, file, config_files,
+sysctl files, the modules' persisted files), every unit a task enables and every user it creates must be removed by the teardown
 (the roles' absent entry points and playbooks/teardown.yml), or be listed in KEPT with the reason it stays. A role
 that starts writing a new file fails this test until the teardown removes it.
 """
@@ -17,6 +17,7 @@ import jinja2
 import jinja2.nativetypes
 import pytest
 import yaml
+from ansible.module_utils.parsing.convert_bool import boolean
 
 sys.path.insert(0, os.path.dirname(__file__))
 from test_site_validation import BAD_MODELS, inventory  # noqa: E402
@@ -53,17 +54,20 @@ def role_context(role_dir):
 
 
 def render(value, context):
-    """Render a templated value (a string, or a list of them) with context, until no template is left."""
+    """Render a templated value (a string, or a list or dict of them) with context, until no template is left."""
     if isinstance(value, list):
         return [render(item, context) for item in value]
+    if isinstance(value, dict):
+        return dict((key, render(item, context)) for key, item in value.items())
     environment = jinja2.nativetypes.NativeEnvironment(undefined=jinja2.ChainableUndefined)
-    environment.filters.update(dirname=os.path.dirname, regex_replace=lambda text, pattern, by: re.sub(pattern, by, text))
+    environment.filters.update(dirname=os.path.dirname, regex_replace=lambda text, pattern, by: re.sub(pattern, by, text),
+                               bool=lambda text: boolean(text, strict=False))
     for _round in range(5):
         if not isinstance(value, str) or '{{' not in value:
             return value
         try:
             value = environment.from_string(value).render(context)
-        except jinja2.TemplateError:  # a filter of the collection: not a path the teardown needs
+        except (jinja2.TemplateError, TypeError):  # a filter of the collection, a file's text: not a path the teardown needs
             return value
     raise AssertionError('cannot render %r' % value)
 
@@ -104,6 +108,9 @@ def made_by(task, context):
     args = dict((key, render(value, context)) for key, value in args.items())
     if module == 'blockinfile' and args.get('create'):
         return ['file %s' % args['path']]
+    if module == 'config_files':
+        return ['file %s' % entry['path'] for entry in args.get('files') or []
+                if isinstance(entry, dict) and entry.get('state', 'file') != 'absent']
     if module in ('copy', 'template') or (module == 'file' and args.get('state') in ('directory', 'touch', 'link')):
         return ['file %s' % (args.get('dest') or args.get('path'))]
     if module == 'sysctl' and args.get('sysctl_file'):

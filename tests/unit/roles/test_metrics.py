@@ -119,12 +119,17 @@ def role_value(name, role='keepalived_ha', **overrides):
     return render(variables.get(name, name))
 
 
+def role_files():
+    """The entries of the keepalived_ha role's one config_files task."""
+    tasks = yaml.safe_load((ROLES / 'keepalived_ha' / 'tasks' / 'main.yml').read_text())
+    return next(task['lvs.cluster.config_files']['files'] for task in tasks if 'lvs.cluster.config_files' in task)
+
+
 def tmpfiles_entry(**overrides):
     """The lines of /etc/tmpfiles.d/lvs-cluster-keepalived.conf but its comments, as tasks/main.yml writes them."""
-    tasks = yaml.safe_load((ROLES / 'keepalived_ha' / 'tasks' / 'main.yml').read_text())
-    task = next(task for task in tasks
-                if task.get('ansible.builtin.copy', {}).get('dest', '').startswith('/etc/tmpfiles.d/'))
-    lines = role_value(task['ansible.builtin.copy']['content'], **overrides).splitlines()
+    entry = next(entry for entry in role_files()
+                 if isinstance(entry, dict) and role_value(entry['path']) == '/etc/tmpfiles.d/lvs-cluster-keepalived.conf')
+    lines = role_value(entry['content'], **overrides).splitlines()
     return [line for line in lines if not line.startswith('#')]
 
 
@@ -152,9 +157,8 @@ def test_no_tmpfiles_line_goes_through_the_textfile_directory():
 
 
 def test_the_link_follows_the_metrics_switch():
-    tasks = yaml.safe_load((ROLES / 'keepalived_ha' / 'tasks' / 'main.yml').read_text())
-    link = next(task['ansible.builtin.file'] for task in tasks
-                if task.get('ansible.builtin.file', {}).get('path') == '{{ keepalived_ha_metrics_link }}')
-    assert role_value(link['state'], keepalived_ha_metrics=True) == 'link'
-    assert role_value(link['src'], keepalived_ha_metrics=True) == '/run/lvs-cluster-keepalived/keepalived.prom'
-    assert role_value(link['state'], keepalived_ha_metrics=False) == 'absent'
+    link = next(entry for entry in role_files() if isinstance(entry, str) and 'keepalived_ha_metrics_link' in entry)
+    textfile_link = '/var/lib/prometheus/node-exporter/lvs-cluster-keepalived.prom'
+    assert role_value(link, keepalived_ha_metrics=True) == {
+        'path': textfile_link, 'state': 'link', 'src': '/run/lvs-cluster-keepalived/keepalived.prom'}
+    assert role_value(link, keepalived_ha_metrics=False) == {'path': textfile_link, 'state': 'absent'}
