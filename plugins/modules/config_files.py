@@ -193,9 +193,13 @@ def describe(path):
     if stat.S_ISLNK(info.st_mode):
         return '%s: link to %s\n' % (path, os.readlink(path))
     kind = 'directory' if stat.S_ISDIR(info.st_mode) else 'file' if stat.S_ISREG(info.st_mode) else 'other'
-    return '%s: %s, mode %04o, owner %s, group %s\n' % (path, kind, stat.S_IMODE(info.st_mode),
-                                                        name_of(pwd.getpwuid, info.st_uid),
-                                                        name_of(grp.getgrgid, info.st_gid))
+    return attribute_line(path, kind, stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid)
+
+
+def attribute_line(path, kind, mode, uid, gid):
+    """Return the line of a file or directory with its mode, owner and group, as the diff shows it."""
+    return '%s: %s, mode %04o, owner %s, group %s\n' % (path, kind, mode, name_of(pwd.getpwuid, uid),
+                                                        name_of(grp.getgrgid, gid))
 
 
 def name_of(lookup, number):
@@ -240,9 +244,8 @@ def planned(path, kind, entry):
         uid, gid = info.st_uid, info.st_gid
     except FileNotFoundError:
         uid, gid = os.geteuid(), os.getegid()
-    return '%s: %s, mode %04o, owner %s, group %s\n' % (
-        path, kind, entry['mode'], name_of(pwd.getpwuid, uid if entry['uid'] is None else entry['uid']),
-        name_of(grp.getgrgid, gid if entry['gid'] is None else entry['gid']))
+    return attribute_line(path, kind, entry['mode'], uid if entry['uid'] is None else entry['uid'],
+                          gid if entry['gid'] is None else entry['gid'])
 
 
 class ValidateFailed(Exception):
