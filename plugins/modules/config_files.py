@@ -237,15 +237,20 @@ def replace_with(path, make):
             os.remove(temporary)
 
 
-def planned(path, kind, entry):
-    """Return the line describe() will print for path once the entry is applied."""
+def owner_after(path, entry):
+    """Return the (uid, gid) that path has once the entry is applied: the entry's, else the existing path's, else the
+    task user's."""
     try:
         info = os.lstat(path)
         uid, gid = info.st_uid, info.st_gid
     except FileNotFoundError:
         uid, gid = os.geteuid(), os.getegid()
-    return attribute_line(path, kind, entry['mode'], uid if entry['uid'] is None else entry['uid'],
-                          gid if entry['gid'] is None else entry['gid'])
+    return (uid if entry['uid'] is None else entry['uid'], gid if entry['gid'] is None else entry['gid'])
+
+
+def planned(path, kind, entry):
+    """Return the line describe() will print for path once the entry is applied."""
+    return attribute_line(path, kind, entry['mode'], *owner_after(path, entry))
 
 
 class ValidateFailed(Exception):
@@ -270,9 +275,8 @@ def apply_file(module, entry):
         diff['before'] = describe(path)
     if not module.check_mode:
         # Like copy: a file replaced keeps its owner and group unless the entry names them.
-        kept = os.lstat(path) if regular else None
-        owned = dict(entry, uid=kept.st_uid if kept and entry['uid'] is None else entry['uid'],
-                     gid=kept.st_gid if kept and entry['gid'] is None else entry['gid'])
+        uid, gid = owner_after(path, entry) if regular else (entry['uid'], entry['gid'])
+        owned = dict(entry, uid=uid, gid=gid)
 
         def write(temporary):
             with open(temporary, 'w') as stream:
