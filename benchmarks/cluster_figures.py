@@ -202,8 +202,8 @@ def print_site(row, runs, connection):
     print('| ansible -m ping | %.1f | 1.00 | %.1f | %s |' % (ping, statistics.median(row['ping_cpu']), ', '.join(
         '%s %d' % item for item in sorted(row['ping_trips'].items()))))
     first_trips = ', '.join('%s %d' % item for item in sorted(row['first_trips'].items()))
-    print('| site.yml, first run | %.1f | %.2f | %.1f | %s |' % (row['first'], row['first'] / ping, row['first_cpu'],
-                                                              first_trips))
+    print('| site.yml, first run | %.1f | %.2f | %.1f | %s |' % (
+        row['first'], row['first'] / ping, row['first_cpu'], first_trips))
     trips = ', '.join('%s %d' % (host, row['noop_trips'][host]) for host in hosts)
     print('| site.yml, no-op (changed=%s) | %.1f | %.2f | %.1f | %s |' % (
         '/'.join(map(str, row['changed'])), noop, noop / ping, statistics.median(row['noop_cpu']), trips))
