@@ -284,7 +284,10 @@ class DockerAPI:
             sock.settimeout(timeout)
             sock.connect(self.url[len('unix://'):])
             return sock
-        host, port = self.url.split('://', 1)[1].rsplit(':', 1)
+        host, _, port = self.url.partition('tcp://')[2].rpartition(':')
+        if not self.url.startswith('tcp://') or not host or not port.isdigit():
+            raise LabError('DOCKER_HOST: %r is not valid; expected unix:///path/to/docker.sock or tcp://host:port '
+                           '(or unset it: the lab then tries the local engine, else its VM)' % self.url)
         return socket.create_connection((host, int(port)), timeout=timeout)
 
     def _connection(self, timeout):
@@ -390,7 +393,7 @@ def docker_host():
 
 def host_docker():
     """Return the URL of a working Docker engine on this host whose kernel has IPVS, or None."""
-    url = os.environ.get('DOCKER_HOST', 'unix:///var/run/docker.sock')
+    url = os.environ.get('DOCKER_HOST') or 'unix:///var/run/docker.sock'  # set but empty: as unset
     if '127.0.0.1:%d' % PORT in url:
         return None
     if not DockerAPI(url).answers():
