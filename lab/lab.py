@@ -284,7 +284,7 @@ class DockerAPI:
             sock.settimeout(timeout)
             sock.connect(self.url[len('unix://'):])
             return sock
-        host, _colon, port = self.url.partition('tcp://')[2].rpartition(':')
+        host, _colon, port = self.url.removeprefix('tcp://').rpartition(':')
         if not self.url.startswith('tcp://') or not host or not port.isdigit():
             raise LabError('DOCKER_HOST: %r is not valid; expected unix:///path/to/docker.sock or tcp://host:port '
                            '(or unset it: the lab then tries the local engine, else its VM)' % self.url)
